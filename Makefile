@@ -1,0 +1,40 @@
+# Two entry points: `make demo` and `make test`. Both build the environment first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+OUT    := out
+
+.PHONY: demo test env graphviz bench clean
+
+$(BIN)/spinekb: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+# The `dot` program behind graphviz is a Debian package, not a PyPI one.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "installing graphviz (dot)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq graphviz >/dev/null; }
+
+env: $(BIN)/spinekb graphviz
+
+demo: env
+	@mkdir -p $(OUT)
+	$(BIN)/spinekb evaluate examples/cases
+	$(BIN)/spinekb evaluate examples/cases --format jsonl > $(OUT)/decisions.jsonl || true
+	$(BIN)/spinekb explain examples/cases/denied-no-trial.json --study 72148 --format svg -o $(OUT)/denied-no-trial.svg
+	$(BIN)/spinekb explain examples/cases/denied-no-trial.json --study 72148 --format png -o $(OUT)/denied-no-trial.png
+	@echo "decisions: $(OUT)/decisions.jsonl"
+	@echo "explanation graph: $(OUT)/denied-no-trial.svg and $(OUT)/denied-no-trial.png"
+
+test: env
+	$(BIN)/python -m pytest
+
+bench: env
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(OUT) *.egg-info

@@ -1,0 +1,121 @@
+"""The case-independent part of the KB: criteria, pathways, code table, sections.
+
+Read once per process by grounding the KB with no case at all::
+
+    >>> kb = static_kb()
+    >>> kb.codes["72148"].description
+    'MRI Lumbar without contrast'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import clingo
+
+from spinekb.kb import kb_text, kb_version
+
+
+def render(symbol: clingo.Symbol) -> str:
+    """A symbol as the KB writes it: strings unquoted, terms as ASP text."""
+    return symbol.string if symbol.type == clingo.SymbolType.String else str(symbol)
+
+
+@dataclass(frozen=True)
+class Code:
+    """One row of the CPT code table."""
+
+    code: str
+    modality: str
+    region: str
+    contrast: str
+    description: str
+    in_spine_table: bool
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A criterion of the guideline: id, section and the words it encodes."""
+
+    id: str
+    section: str
+    text: str
+
+
+@dataclass
+class StaticKB:
+    """Everything the KB states independently of any case."""
+
+    version: str
+    criteria: dict[str, Criterion] = field(default_factory=dict)
+    pathways: dict[str, str] = field(default_factory=dict)            # pathway -> section
+    pathway_studies: dict[str, list[str]] = field(default_factory=dict)  # pathway -> CPTs
+    all_of: dict[str, list[str]] = field(default_factory=dict)
+    any_of: dict[str, list[str]] = field(default_factory=dict)
+    none_of: dict[str, list[str]] = field(default_factory=dict)
+    excludes: dict[str, list[str]] = field(default_factory=dict)       # criterion -> CPTs
+    not_indicated: dict[str, list[str]] = field(default_factory=dict)  # criterion -> CPTs
+    redirects: dict[str, list[str]] = field(default_factory=dict)      # criterion -> targets
+    codes: dict[str, Code] = field(default_factory=dict)
+    sections: dict[str, str] = field(default_factory=dict)
+    encoded: set[str] = field(default_factory=set)
+
+    def children(self, criterion: str) -> list[tuple[str, str]]:
+        """The sub-criteria of a criterion, each with how it combines (all/any/none)."""
+        return ([("all", q) for q in self.all_of.get(criterion, [])]
+                + [("any", q) for q in self.any_of.get(criterion, [])]
+                + [("none", q) for q in self.none_of.get(criterion, [])])
+
+    def pathways_for(self, cpt: str) -> list[str]:
+        """Every pathway that names ``cpt`` among its studies."""
+        return [p for p, codes in self.pathway_studies.items() if cpt in codes]
+
+    def section_of(self, criterion: str) -> str:
+        """The section a criterion or pathway belongs to."""
+        if criterion in self.criteria:
+            return self.criteria[criterion].section
+        return self.pathways.get(criterion, "?")
+
+    def text_of(self, criterion: str) -> str:
+        """The guideline words a criterion encodes."""
+        found = self.criteria.get(criterion)
+        return found.text if found else ""
+
+
+def _append(table: dict[str, list[str]], key: str, value: str) -> None:
+    table.setdefault(key, [])
+    if value not in table[key]:
+        table[key].append(value)
+
+
+@cache
+def static_kb() -> StaticKB:
+    """Ground the KB without cases and collect its static atoms (cached per process)."""
+    ctl = clingo.Control(["--warn=none"])
+    ctl.add("base", [], kb_text())
+    ctl.ground([("base", [])])
+    kb = StaticKB(version=kb_version())
+    for atom in ctl.symbolic_atoms:
+        if not atom.is_fact:
+            continue
+        sym = atom.symbol
+        name, args = sym.name, [render(a) for a in sym.arguments]
+        if name == "criterion" and len(args) == 3:
+            kb.criteria[args[0]] = Criterion(*args)
+        elif name == "pathway" and len(args) == 2:
+            kb.pathways[args[0]] = args[1]
+        elif name == "pathway_study" and len(args) == 2:
+            _append(kb.pathway_studies, *args)
+        elif name in ("all_of", "any_of", "none_of", "excludes", "not_indicated", "redirect") and len(args) == 2:
+            _append(getattr(kb, {"redirect": "redirects"}.get(name, name)), *args)
+        elif name == "cpt" and len(args) == 5:
+            kb.codes[args[0]] = Code(*args, in_spine_table=True)
+        elif name == "section" and len(args) == 2:
+            kb.sections[args[0]] = args[1]
+        elif name == "encoded" and len(args) == 1:
+            kb.encoded.add(args[0])
+    spine_table = {render(a.symbol.arguments[0]) for a in ctl.symbolic_atoms.by_signature("spine_table", 1)}
+    for code, row in kb.codes.items():
+        kb.codes[code] = Code(row.code, row.modality, row.region, row.contrast, row.description,
+                              code in spine_table)
+    return kb
