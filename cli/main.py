@@ -1,0 +1,14 @@
+"""The ``spinekb`` command: a thin click layer over bridge/, explain/ and kb/."""
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="spinekb")
+def main() -> None:
+    """Decide, explain and check spine imaging requests against the Spine Imaging
+    Guidelines V1.0.2023, encoded as Answer Set Programming (clingo)."""
+
+
+# commands registered below (one import and one add_command per command module)

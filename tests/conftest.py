@@ -1,0 +1,34 @@
+"""Shared fixtures: one engine per test session (the KB is grounded per chunk, not per test)."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from spinekb.bridge.engine import Engine
+from spinekb.bridge.models import Case
+
+
+def merge(base: Any, patch: Any) -> Any:
+    """Deep-merge ``patch`` onto ``base``: dicts merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        merged = copy.deepcopy(base)
+        for key, value in patch.items():
+            merged[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
+        return merged
+    return copy.deepcopy(patch)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """The engine every test shares."""
+    return Engine()
+
+
+@pytest.fixture(scope="session")
+def decide(engine: Engine):
+    """Evaluate a case given as a dict; returns the CaseResult."""
+    def run(data: dict[str, Any]):
+        return engine.evaluate_one(Case.model_validate(data))
+    return run
