@@ -21,7 +21,7 @@ from enum import Enum
 from functools import cache
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from spinekb.bridge.vocabulary import vocabulary
 
@@ -51,7 +51,8 @@ def _check_term(term: str) -> str:
     return term
 
 
-CptCode = Annotated[str, Field(description="A CPT code named by the guideline, e.g. \"72148\".")]
+CptCode = Annotated[str, AfterValidator(_check_cpt),
+                   Field(description="A CPT code named by the guideline, e.g. \"72148\".")]
 Region = Literal["cervical", "thoracic", "lumbar", "pelvis"]
 Side = Literal["left", "right", "bilateral"]
 Outcome = Literal["improved", "no_significant_improvement", "worse"]
@@ -103,9 +104,7 @@ class Request(Model):
 
     @field_validator("cpt")
     @classmethod
-    def _known_codes(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
-        for code in codes:
-            _check_cpt(code)
+    def _distinct_codes(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
         if len(set(codes)) != len(codes):
             raise ValueError("a CPT code is requested twice")
         return codes
