@@ -1,0 +1,243 @@
+"""The KB's rules as structure: which criteria have rules, what case facts they read, and where.
+
+The KB text (:func:`spinekb.kb.kb_text`) is parsed once with ``clingo.ast``; nothing is grounded
+or solved. For every criterion *family* (the functor name of ``Q`` in a rule head ``holds(C, Q)``,
+so ``sp1_0_simultaneous(lumbar)`` belongs to ``sp1_0_simultaneous``) it records the rules that
+derive it, and the case predicates (:data:`spinekb.bridge.facts.CASE_PREDICATES`) those rules read,
+followed through the KB's helper predicates::
+
+    >>> from spinekb.bridge.kbast import kb_structure
+    >>> kb = kb_structure()
+    >>> "sp1_0_recent_trial" in kb.defined      # a leaf: it has a holds/2 rule of its own
+    True
+    >>> "sp5_1_c3" in kb.defined                # a composite: any_of facts, no holds/2 rule
+    False
+    >>> sorted(kb.inputs["sp1_0_recent_trial"])  # recent_trial -> trial -> treatment
+    ['treatment']
+    >>> kb.rules_of("sp1_0_recent_trial")[0].where()  # doctest: +ELLIPSIS
+    'kb/sp1_0_general.lp:...'
+
+A body literal ``holds(C, other)`` with a constant criterion is followed into ``other``'s rules, so
+a leaf built on another leaf reports the facts of both. The generic composite rules of
+``decide.lp`` (``holds(C, Q)`` with a variable ``Q``) belong to no family.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from types import MappingProxyType
+
+import clingo
+from clingo import ast
+
+from spinekb.bridge.facts import CASE_PREDICATES
+from spinekb.kb import kb_text
+
+#: The line ``kb_text()`` puts before each file's text.
+_FILE_MARK = re.compile(r"^%% file: (?P<name>\S+)$")
+
+#: A node of the dependency graph: ("pred", "name/arity") or ("family", "criterion family").
+_Node = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class RuleLocation:
+    """Where a rule of the KB starts: its ``.lp`` file (name only) and line in that file."""
+
+    file: str
+    line: int
+
+    def where(self) -> str:
+        """The location as a reader types it: ``kb/sp1_0_general.lp:93``."""
+        return f"kb/{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class KbStructure:
+    """What the KB's rules say about criteria, read from their syntax (not from a solve).
+
+    ``defined``: criterion families with at least one ``holds(C, Q)`` rule.
+    ``inputs``: family -> names of the case predicates its rules read, transitively.
+    ``helpers``: family -> ``name/arity`` of the KB predicates (not case input) its rules read,
+    transitively (``recent_trial/4``, ``window/2``, ``holds/2`` ...).
+    ``rules``: family -> locations of its ``holds`` rules, in file order.
+    """
+
+    defined: frozenset[str]
+    inputs: Mapping[str, frozenset[str]]
+    helpers: Mapping[str, frozenset[str]]
+    rules: Mapping[str, tuple[RuleLocation, ...]] = field(repr=False)
+
+    def rules_of(self, family: str) -> tuple[RuleLocation, ...]:
+        """The locations of the ``holds`` rules of a criterion family (empty if it has none)."""
+        return self.rules.get(family_of(family), ())
+
+    def inputs_of(self, criterion: str) -> frozenset[str]:
+        """The case predicates read by the rules of a criterion id or family (empty if none)."""
+        return self.inputs.get(family_of(criterion), frozenset())
+
+
+def family_of(criterion: str) -> str:
+    """The family of a criterion id as the solver renders it: ``sp1_0_simultaneous(lumbar)`` ->
+    ``sp1_0_simultaneous``."""
+    return criterion.split("(", 1)[0]
+
+
+def _children(node: ast.AST) -> Iterator[ast.AST]:
+    """The AST nodes directly below ``node``."""
+    for key in node.child_keys:
+        value = getattr(node, key)
+        if value is None:
+            continue
+        if isinstance(value, ast.AST):
+            yield value
+        else:  # a sequence of AST nodes
+            yield from value
+
+
+def _atoms(node: ast.AST) -> Iterator[ast.AST]:
+    """The term of every symbolic atom at or below ``node`` (literals, conditions, aggregates)."""
+    if node.ast_type == ast.ASTType.SymbolicAtom:
+        yield node.symbol
+        return
+    for child in _children(node):
+        yield from _atoms(child)
+
+
+def _head_atoms(head: ast.AST) -> Iterator[ast.AST]:
+    """The terms of the atoms a head derives (not those of its conditions)."""
+    if head.ast_type == ast.ASTType.ConditionalLiteral:
+        yield from _atoms(head.literal)
+        return
+    if head.ast_type == ast.ASTType.SymbolicAtom:
+        yield head.symbol
+        return
+    for child in _children(head):
+        yield from _head_atoms(child)
+
+
+def _signatures(term: ast.AST) -> Iterator[tuple[str, ast.AST]]:
+    """``(name/arity, term)`` of an atom's term; a pool ``p(a;b)`` or ``(p;q)`` yields each part."""
+    if term.ast_type == ast.ASTType.Pool:
+        for part in term.arguments:
+            yield from _signatures(part)
+    elif term.ast_type == ast.ASTType.UnaryOperation:  # classical negation: -p(X) is its own predicate
+        yield from ((f"-{signature}", part) for signature, part in _signatures(term.argument))
+    elif term.ast_type == ast.ASTType.Function and not term.external:
+        yield f"{term.name}/{len(term.arguments)}", term
+    elif term.ast_type == ast.ASTType.SymbolicTerm and term.symbol.type == clingo.SymbolType.Function:
+        yield f"{term.symbol.name}/{len(term.symbol.arguments)}", term
+
+
+def _families(term: ast.AST) -> Iterator[str]:
+    """The criterion families named by the 2nd argument of a ``holds/2`` term (none if a variable)."""
+    if term.ast_type == ast.ASTType.Function and len(term.arguments) == 2:
+        yield from _criterion_names(term.arguments[1])
+
+
+def _criterion_names(term: ast.AST) -> Iterator[str]:
+    """Functor names of a criterion term: ``sp1_0_x`` / ``sp1_0_x(R)`` / a pool of them."""
+    if term.ast_type == ast.ASTType.Pool:
+        for part in term.arguments:
+            yield from _criterion_names(part)
+    elif term.ast_type == ast.ASTType.Function and not term.external:
+        yield term.name
+    elif term.ast_type == ast.ASTType.SymbolicTerm and term.symbol.type == clingo.SymbolType.Function:
+        yield term.symbol.name
+
+
+def _nodes(term: ast.AST) -> Iterator[_Node]:
+    """Graph nodes for one atom term: a criterion family for ``holds(C, q)``, else its predicate."""
+    for signature, part in _signatures(term):
+        if signature == "holds/2":
+            families = list(_families(part))
+            if families:
+                yield from (("family", f) for f in families)
+                continue
+        yield ("pred", signature)
+
+
+class _LineMap:
+    """Maps a line of the concatenated ``kb_text()`` back to its file and line."""
+
+    def __init__(self, text: str) -> None:
+        self._marks: list[tuple[int, str]] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            found = _FILE_MARK.match(line)
+            if found:
+                self._marks.append((number, found["name"]))
+
+    def locate(self, line: int) -> RuleLocation:
+        """The file and file line of a line of the whole text."""
+        start, name = 0, "?"
+        for mark, file in self._marks:
+            if mark >= line:
+                break
+            start, name = mark, file
+        return RuleLocation(name, line - start)
+
+
+def parse_structure(text: str) -> KbStructure:
+    """Build the :class:`KbStructure` of a KB program text (``%% file:`` marks give locations)."""
+    lines = _LineMap(text)
+    reads: dict[_Node, set[_Node]] = {}
+    rules: dict[str, list[RuleLocation]] = {}
+
+    def on_statement(statement: ast.AST) -> None:
+        if statement.ast_type != ast.ASTType.Rule:
+            return
+        heads = {node for term in _head_atoms(statement.head) for node in _nodes(term)}
+        body = {node for part in statement.body for term in _atoms(part) for node in _nodes(term)}
+        # atoms in a head's condition (p(X) : q(X) :- ...) are read too
+        body |= {node for term in _conditions(statement.head) for node in _nodes(term)}
+        for head in heads:
+            reads.setdefault(head, set()).update(body)
+            if head[0] == "family":
+                rules.setdefault(head[1], []).append(lines.locate(statement.location.begin.line))
+
+    ast.parse_string(text, on_statement)
+    case_names = {f"{name}/{arity}": name for name, arity in CASE_PREDICATES}
+    defined = frozenset(rules)
+    inputs: dict[str, frozenset[str]] = {}
+    helpers: dict[str, frozenset[str]] = {}
+    for family in sorted(defined):
+        seen = _reachable(("family", family), reads)
+        inputs[family] = frozenset(case_names[n] for kind, n in seen if kind == "pred" and n in case_names)
+        helpers[family] = frozenset(n for kind, n in seen if kind == "pred" and n not in case_names)
+    return KbStructure(
+        defined=defined,
+        inputs=MappingProxyType(inputs),
+        helpers=MappingProxyType(helpers),
+        rules=MappingProxyType({f: tuple(found) for f, found in rules.items()}),
+    )
+
+
+def _conditions(head: ast.AST) -> Iterator[ast.AST]:
+    """Atom terms of the conditions inside a head (conditional literals of a disjunction/choice)."""
+    if head.ast_type == ast.ASTType.ConditionalLiteral:
+        for literal in head.condition:
+            yield from _atoms(literal)
+        return
+    for child in _children(head):
+        yield from _conditions(child)
+
+
+def _reachable(start: _Node, reads: Mapping[_Node, set[_Node]]) -> set[_Node]:
+    """Every node the rules of ``start`` read, directly or through the rules of what they read."""
+    seen: set[_Node] = set()
+    stack = list(reads.get(start, ()))
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(reads.get(node, ()))
+    return seen
+
+
+@cache
+def kb_structure() -> KbStructure:
+    """The :class:`KbStructure` of the installed KB (parsed once per process)."""
+    return parse_structure(kb_text())
