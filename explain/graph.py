@@ -1,0 +1,109 @@
+"""The derivation graph: one object that the text, DOT, SVG and PNG renderings all read.
+
+Nodes are the decision, pathways, criteria, case facts, statements that applied and
+alternative studies; edges say how a child bears on its parent (``all of``, ``any of``,
+``none of``, ``reads`` ...) and whether it satisfied it. Everything here is already decided:
+renderers only lay it out, so the text and the picture cannot disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+NodeKind = Literal["decision", "pathway", "criterion", "fact", "alternative"]
+#: How an edge bears on its parent: the child satisfied it, failed it, was a branch of an
+#: any-of that another branch already satisfied, or simply informs it (a fact, a statement).
+EdgeState = Literal["satisfied", "unsatisfied", "not_needed", "info"]
+#: How a criterion's children combine; ``leaf`` has rules reading case facts instead.
+Combine = Literal["all", "any", "none", "leaf", ""]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node: a decision, pathway, criterion, case fact or alternative study.
+
+    ``met`` is whether the criterion holds in the solver's answer (``None`` for facts and
+    the decision); ``notes`` carry short extra lines (rule locations, gap counts).
+    """
+
+    key: str
+    kind: NodeKind
+    title: str
+    text: str = ""
+    met: bool | None = None
+    combine: Combine = ""
+    section: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Edge:
+    """``child`` bears on ``parent`` by ``relation`` (e.g. ``any of``), in ``state``."""
+
+    parent: str
+    child: str
+    relation: str
+    state: EdgeState
+
+
+@dataclass(frozen=True)
+class Option:
+    """A criterion named in a "would need" line: its id, section and guideline words."""
+
+    criterion: str
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Need:
+    """One unmet condition of a closest pathway, stated as what the case would need.
+
+    ``combine`` is the condition's own shape: for ``any`` the case needs one of ``options``;
+    for ``all`` it still needs each of ``options``; for ``none`` it must not have them.
+    """
+
+    pathway: str
+    criterion: Option
+    combine: Combine
+    options: tuple[Option, ...] = ()
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A study of the same region the case would be approved for, and the pathway that says so."""
+
+    cpt: str
+    description: str
+    pathway: str
+    section: str
+
+
+@dataclass
+class Explanation:
+    """Why a study was approved or denied for one case, as a graph rooted at the decision."""
+
+    case_id: str
+    kb_version: str
+    cpt: str
+    description: str
+    decision: Literal["approved", "denied"]
+    root: str
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    closest: tuple[str, ...] = ()
+    needs: tuple[Need, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+    remarks: tuple[str, ...] = ()
+
+    def below(self, key: str) -> list[Edge]:
+        """The edges from ``key`` to its children, in the order they were added."""
+        return [edge for edge in self.edges if edge.parent == key]
+
+    def folded(self, key: str) -> bool:
+        """A composite criterion shown without its conditions (not needed to explain)."""
+        return self.nodes[key].combine in ("all", "any", "none", "") and not self.below(key)
+
+    def node(self, key: str) -> Node:
+        """The node with this key."""
+        return self.nodes[key]

@@ -1,0 +1,130 @@
+"""The derivation graph as plain text: a tree from the decision down to the case facts."""
+from __future__ import annotations
+
+import textwrap
+
+from spinekb.explain.graph import Edge, Explanation, Need, Node
+
+WIDTH = 100
+MET, UNMET, FACT = "✓", "✗", "·"
+_TREE_RELATIONS = ("supported by", "candidate pathway")
+_STATEMENT_RELATIONS = ("rules out", "not indicated", "sends to")
+
+
+def _mark(node: Node) -> str:
+    if node.met is None:
+        return FACT
+    return MET if node.met else UNMET
+
+
+def _relation(edge: Edge) -> str:
+    if edge.relation == "none of":
+        return "none of (must not hold)"
+    if edge.state == "not_needed":
+        return f"{edge.relation} (not needed: another branch held)"
+    return edge.relation
+
+
+class _TextWriter:
+    """Walks the graph depth-first; a shared criterion is written out once."""
+
+    def __init__(self, explanation: Explanation) -> None:
+        self.x = explanation
+        self.lines: list[str] = []
+        self.written: set[str] = set()
+
+    def criterion(self, edge: Edge | None, key: str, depth: int) -> None:
+        node = self.x.node(key)
+        pad = "  " * depth
+        relation = f"{_relation(edge)}: " if edge else ""
+        label = f"pathway {node.title}" if node.kind == "pathway" else node.title
+        head = f"{pad}{_mark(node)} {relation}{label}"
+        if node.notes and not self._is_leaf(key):
+            head += f" [{'; '.join(node.notes)}]"
+        below = [e for e in self.x.below(key) if e.relation != "reads"]
+        reads = [e for e in self.x.below(key) if e.relation == "reads"]
+        if key in self.written:
+            self.lines.append(f"{head} (shown above)")
+            return
+        self.written.add(key)
+        if node.text:
+            head += f": \u201c{node.text}\u201d"
+        self.lines.extend(textwrap.wrap(head, WIDTH, subsequent_indent=pad + "      ", break_on_hyphens=False))
+        if self.x.folded(key):
+            self.lines.append(f"{pad}    (its conditions are not listed: not needed to explain)")
+        if self._is_leaf(key):
+            self.leaf(node, reads, pad + "    ")
+        for child in below:
+            self.criterion(child, child.child, depth + 1)
+
+    def leaf(self, node: Node, reads: list[Edge], pad: str) -> None:
+        """A leaf's rule locations, and the case facts its rules read."""
+        facts = [self.x.node(e.child) for e in reads]
+        absent = [f.title for f in facts if f.key.startswith("nofact:")]
+        present = [f.text for f in facts if not f.key.startswith("nofact:")]
+        intro = "; ".join(node.notes)
+        if present or absent:
+            intro += " reads:" if intro else "reads:"
+        self.lines.append(pad + intro)
+        self.lines.extend(f"{pad}  {text}" for text in present)
+        if absent:
+            self.lines.append(f"{pad}  no fact in the case of: {', '.join(absent)}")
+
+    def _is_leaf(self, key: str) -> bool:
+        return self.x.node(key).combine == "leaf"
+
+
+def _need_lines(need: Need) -> list[str]:
+    c = need.criterion
+    lines = [f"  The case would need: {c.section} {c.criterion}: {c.text}"]
+    if need.options:
+        lead = {"any": "one of:", "none": "and NOT to have:"}.get(need.combine, "namely:")
+        lines.append(f"    {lead}")
+        for option in need.options:
+            lines.append(f"      - {option.section} {option.criterion}: {option.text}")
+    return [wrapped for line in lines
+            for wrapped in textwrap.wrap(line, WIDTH, subsequent_indent=" " * 8) or [""]]
+
+
+def render_text(explanation: Explanation) -> str:
+    """The explanation as text: header, the derivation tree(s), statements, what would change it."""
+    x = explanation
+    writer = _TextWriter(x)
+    out = writer.lines
+    root = x.node(x.root)
+    out.append(f"Case {x.case_id}: CPT {x.cpt} {x.description}: {x.decision.upper()}")
+    out.append(f"KB version: {x.kb_version}")
+    out.extend(f"note: {n}" for n in root.notes[2:])
+    out.extend(f"note: {r}" for r in x.remarks)
+    out.append("")
+    tree = [e for e in x.below(x.root) if e.relation in _TREE_RELATIONS]
+    if x.decision == "approved":
+        names = ", ".join(x.node(e.child).title for e in tree)
+        out.append(f"Why approved: every condition of {names} holds, and nothing rules the study out.")
+    else:
+        held = [e for e in tree if e.state == "satisfied"]
+        out.append(f"Why denied: {len(tree)} pathway(s) could approve CPT {x.cpt}; "
+                   f"{len(held)} held" + (", but the study is ruled out." if held else "."))
+    out.append(f"({MET} holds for this case, {UNMET} does not hold; under each leaf criterion, "
+               "its rule and the case facts it reads)")
+    for edge in tree:
+        out.append("")
+        writer.criterion(None, edge.child, 0)
+    statements = [e for e in x.below(x.root) if e.relation.startswith(_STATEMENT_RELATIONS)]
+    if statements:
+        out.append("")
+        out.append("Statements of the guideline that applied:")
+        for edge in statements:
+            writer.criterion(edge, edge.child, 1)
+    if x.needs:
+        out.append("")
+        closest = ", ".join(x.node(f"criterion:{p}").title for p in x.closest)
+        out.append(f"What would change the outcome (closest pathway: {closest}):")
+        for need in x.needs:
+            out.extend(_need_lines(need))
+    if x.alternatives:
+        out.append("")
+        out.append("Studies the case would be approved for instead:")
+        for alt in x.alternatives:
+            out.append(f"  CPT {alt.cpt} {alt.description}: supported by {alt.section} {alt.pathway}")
+    return "\n".join(out) + "\n"
