@@ -21,21 +21,33 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from functools import cache
 
 from clingo import Function, Number, String, Symbol
 
 from spinekb.bridge.models import Case
 
 
+@cache
 def _const(value: str | Enum) -> Symbol:
     """A constant from a validated enum/literal value (lower-case identifiers only)."""
     name = value.value if isinstance(value, Enum) else value
     return Function(name)
 
 
+@cache
+def _number(value: int) -> Symbol:
+    return Number(value)
+
+
+@cache
+def _string(value: str) -> Symbol:
+    return String(value)
+
+
 def case_facts(index: int, case: Case) -> list[Symbol]:
     """All facts of one case, each with ``index`` as first argument."""
-    c = Number(index)
+    c = _number(index)
     origin = case.request.date
     facts: list[Symbol] = []
 
@@ -43,19 +55,19 @@ def case_facts(index: int, case: Case) -> list[Symbol]:
         facts.append(Function(name, [c, *args]))
 
     def day(when: dt.date) -> Symbol:
-        return Number((when - origin).days)
+        return _number((when - origin).days)
 
     request = case.request
     fact("case")
     for code in request.cpt:
-        fact("requested", String(code))
+        fact("requested", _string(code))
     fact("purpose", _const(request.purpose))
     if request.requester:
         fact("requester", _const(request.requester))
     for technique in request.techniques:
         fact("technique", _const(technique))
 
-    fact("age", Number(case.age_years()))
+    fact("age", _number(case.age_years()))
     fact("sex", _const(case.patient.sex))
 
     episode = case.episode
@@ -67,7 +79,7 @@ def case_facts(index: int, case: Case) -> list[Symbol]:
         fact("changed", day(episode.changed))
 
     for e, evaluation in enumerate(case.evaluations):
-        E = Number(e)
+        E = _number(e)
         fact("evaluation", E, day(evaluation.date), _const(evaluation.mode), _const(evaluation.kind))
         if evaluation.outcome:
             fact("evaluation_outcome", E, _const(evaluation.outcome))
@@ -75,9 +87,9 @@ def case_facts(index: int, case: Case) -> list[Symbol]:
             fact("evaluation_by", E, _const(evaluation.by))
         exam = evaluation.exam
         for m in exam.muscles:
-            fact("muscle_grade", E, _const(m.muscle), _const(m.side), Number(m.grade))
+            fact("muscle_grade", E, _const(m.muscle), _const(m.side), _number(m.grade))
         for r in exam.reflexes:
-            fact("reflex_grade", E, _const(r.reflex), _const(r.side), Number(r.grade))
+            fact("reflex_grade", E, _const(r.reflex), _const(r.side), _number(r.grade))
         for s in exam.sensory:
             fact("sensory_loss", E, _const(s.distribution))
         for s in exam.signs:
@@ -91,7 +103,7 @@ def case_facts(index: int, case: Case) -> list[Symbol]:
             fact("finding_day", _const(finding.term), day(finding.date))
 
     for t, trauma in enumerate(case.trauma):
-        T = Number(t)
+        T = _number(t)
         fact("trauma", T, day(trauma.date))
         for factor in trauma.mechanism:
             fact("trauma_factor", T, _const(factor))
@@ -99,9 +111,9 @@ def case_facts(index: int, case: Case) -> list[Symbol]:
             fact("trauma_region", T, _const(region))
 
     for t, treatment in enumerate(case.treatments):
-        T = Number(t)
+        T = _number(t)
         # reading: a treatment with no end is ongoing at the request, so it runs to day 0.
-        end = day(treatment.end) if treatment.end else Number(0)
+        end = day(treatment.end) if treatment.end else _number(0)
         fact("treatment", T, _const(treatment.kind), day(treatment.start), end)
         if treatment.end is None:
             fact("treatment_ongoing", T)
@@ -109,10 +121,10 @@ def case_facts(index: int, case: Case) -> list[Symbol]:
             fact("treatment_outcome", T, _const(treatment.outcome))
 
     for score in case.pain_scores:
-        fact("pain_score", day(score.date), Number(score.vas))
+        fact("pain_score", day(score.date), _number(score.vas))
 
     for i, study in enumerate(case.prior_imaging):
-        I = Number(i)
+        I = _number(i)
         fact("imaging", I, _const(study.modality), _const(study.region), day(study.date))
         fact("imaging_contrast", I, _const(study.contrast))
         for result in study.result:
@@ -121,14 +133,14 @@ def case_facts(index: int, case: Case) -> list[Symbol]:
             fact("imaging_available", I)
 
     for i, implant in enumerate(case.implants):
-        I = Number(i)
+        I = _number(i)
         fact("implant", I, _const(implant.kind))
         if implant.mri_conditional:
             fact("implant_mri_conditional", I)
 
     requested_at = dt.datetime.combine(origin, request.time) if request.time else None
     for p, procedure in enumerate(case.procedures):
-        P = Number(p)
+        P = _number(p)
         fact("procedure", P, _const(procedure.kind), day(procedure.date))
         if procedure.region:
             fact("procedure_region", P, _const(procedure.region))
@@ -136,7 +148,7 @@ def case_facts(index: int, case: Case) -> list[Symbol]:
             fact("procedure_anterior", P)
         if requested_at and procedure.time:
             elapsed = requested_at - dt.datetime.combine(procedure.date, procedure.time)
-            fact("procedure_hours", P, Number(int(elapsed.total_seconds() // 3600)))
+            fact("procedure_hours", P, _number(int(elapsed.total_seconds() // 3600)))
 
     for plan in case.plans:
         fact("plan", _const(plan.kind))

@@ -1,7 +1,7 @@
 """Typed decision records: what the solver decided for one case, study by study."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
@@ -19,7 +19,9 @@ class StudyDecision:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON record of this study."""
-        return asdict(self)
+        return {"cpt": self.cpt, "description": self.description, "decision": self.decision,
+                "sections": self.sections, "criteria": self.criteria, "reasons": self.reasons,
+                "pathways": self.pathways}
 
 
 @dataclass

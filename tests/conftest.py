@@ -22,8 +22,8 @@ def merge(base: Any, patch: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def engine() -> Engine:
-    """The engine every test shares."""
-    return Engine()
+    """The engine every test shares (tracing every criterion, so tests can assert met/unmet)."""
+    return Engine(trace=True)
 
 
 @pytest.fixture(scope="session")
