@@ -1,0 +1,28 @@
+"""The bridge between case files and the clingo knowledge base: translate, never decide.
+
+The Python API the CLI itself uses::
+
+    from spinekb.bridge import Engine, load_case, evaluate_sources
+    engine = Engine()                                    # KB parsed once per process
+    case = load_case("examples/cases/denied-no-trial.json")
+    result = engine.evaluate_one(case)                   # or engine.evaluate(many_cases)
+    for study in result.studies:
+        print(study.cpt, study.decision, study.criteria)
+
+    for outcome in evaluate_sources(["examples/cases"]):  # a result or an error per input
+        print(outcome.to_json())
+
+Explanations: ``spinekb.explain.explain_study(engine, case, cpt)``.
+"""
+from __future__ import annotations
+
+from spinekb.bridge.batch import evaluate_sources
+from spinekb.bridge.engine import Engine
+from spinekb.bridge.loading import CaseInputError, load_case, read_sources
+from spinekb.bridge.models import Case
+from spinekb.bridge.records import CaseError, CaseResult, StudyDecision
+
+__all__ = [
+    "Case", "CaseError", "CaseInputError", "CaseResult", "Engine", "StudyDecision",
+    "evaluate_sources", "load_case", "read_sources",
+]
