@@ -29,12 +29,15 @@ def evaluate(sources: tuple[str, ...], fmt: str, chunk_size: int, jobs: int) -> 
     """
     progress = _Progress() if sys.stderr.isatty() else None
     rejected = 0
-    if jobs > 1 and sources == ("-",) and fmt == "jsonl":
+    if jobs > 1 and (sources != ("-",) or fmt != "jsonl"):
+        raise click.UsageError("--jobs > 1 takes JSON Lines on stdin (-) with --format jsonl")
+    if jobs > 1:
         for is_error, line in evaluate_lines_parallel(sys.stdin, "<stdin>", jobs, chunk_size):
             rejected += is_error
             click.echo(line)
             if is_error:
-                click.echo(f"error: {json.loads(line)['source']}: {json.loads(line)['error']}", err=True)
+                record = json.loads(line)
+                click.echo(f"error: {record['source']}: {record['error']}", err=True)
             if progress:
                 progress.tick()
     else:
