@@ -241,3 +241,65 @@ def _reachable(start: _Node, reads: Mapping[_Node, set[_Node]]) -> set[_Node]:
 def kb_structure() -> KbStructure:
     """The :class:`KbStructure` of the installed KB (parsed once per process)."""
     return parse_structure(kb_text())
+
+
+@dataclass(frozen=True)
+class KbRule:
+    """One rule (or fact) of a KB program's ``base`` block, as consistency checks read it.
+
+    ``heads``: ``name/arity`` of the atoms it derives (``holds/2`` included).
+    ``criteria``: the criterion terms of its ``holds(C, Q)`` heads, as written (``sp1_0_x``,
+    ``sp1_0_simultaneous(R)``); ``families``: their functor names.
+    ``needs``: ``name/arity`` of the positive body literals it cannot fire without.
+    ``body``: the body literals themselves, as ``clingo.ast`` nodes.
+    """
+
+    location: RuleLocation
+    heads: frozenset[str]
+    criteria: tuple[str, ...]
+    families: frozenset[str]
+    needs: frozenset[str]
+    body: tuple[ast.AST, ...] = field(repr=False)
+
+
+def base_rules(text: str) -> list[KbRule]:
+    """Every rule of the ``base`` block of a KB program text, in text order (rules under other
+    ``#program`` blocks, such as the checks of ``kb/checks.lp``, are left out)."""
+    lines = _LineMap(text)
+    found: list[KbRule] = []
+    block = ["base"]
+
+    def on_statement(statement: ast.AST) -> None:
+        if statement.ast_type == ast.ASTType.Program:
+            block[0] = statement.name
+            return
+        if statement.ast_type != ast.ASTType.Rule or block[0] != "base":
+            return
+        heads = [(sig, term) for atom in _head_atoms(statement.head) for sig, term in _signatures(atom)]
+        criteria = tuple(str(part) for sig, term in heads if sig == "holds/2"
+                         and len(term.arguments) == 2 for part in _pool_parts(term.arguments[1])
+                         if part.ast_type != ast.ASTType.Variable)
+        needs = frozenset(sig for literal in statement.body
+                          if literal.ast_type == ast.ASTType.Literal and literal.sign == ast.Sign.NoSign
+                          and literal.atom.ast_type == ast.ASTType.SymbolicAtom
+                          for sig, _ in _signatures(literal.atom.symbol))
+        found.append(KbRule(
+            location=lines.locate(statement.location.begin.line),
+            heads=frozenset(sig for sig, _ in heads),
+            criteria=criteria,
+            families=frozenset(family_of(c) for c in criteria),
+            needs=needs,
+            body=tuple(statement.body),
+        ))
+
+    ast.parse_string(text, on_statement)
+    return found
+
+
+def _pool_parts(term: ast.AST) -> Iterator[ast.AST]:
+    """The alternatives of a pool ``(a; b)``, or the term itself."""
+    if term.ast_type == ast.ASTType.Pool:
+        for part in term.arguments:
+            yield from _pool_parts(part)
+    else:
+        yield term

@@ -1,0 +1,600 @@
+"""Consistency checks over the KB itself: what ``spinekb check`` reports to guideline authors.
+
+The checks are ASP, in ``kb/checks.lp``: its ``kb_checks`` block derives
+``kb_issue(Check, Severity, Subject)`` from the static KB atoms, and its ``check_search``
+block lets every leaf criterion be freely true or false so that brave reasoning
+(``--enum-mode=brave``) finds what holds in no abstract model. This module only reads
+the rules' syntax (:func:`spinekb.bridge.kbast.base_rules`) into input facts, solves, and
+words each issue::
+
+    >>> issues = run_checks()
+    >>> {issue.severity for issue in issues} <= set(SEVERITIES)
+    True
+    >>> run_checks(SMALL_KB)[0].check          # doctest: +SKIP
+    'xref_unknown'
+
+``run_checks(text)`` checks any KB program text (tests feed small synthetic KBs); the
+check program of ``kb/checks.lp`` is added to it.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import clingo
+from clingo import Function, Number, String, Symbol
+from clingo import ast
+
+from spinekb.bridge.facts import CASE_PREDICATES
+from spinekb.bridge.kbast import KbRule, base_rules
+from spinekb.bridge.kbinfo import render
+from spinekb.kb import GUIDELINE, kb_dir, kb_text, kb_version
+
+SEVERITIES = ("error", "warning", "info")
+
+#: Every check, in report order, with the heading the text report gives it.
+CHECKS: dict[str, str] = {
+    "kb_unsatisfiable": "the KB has no answer set even without cases",
+    "xref_unknown": "cross-references naming no section of this guideline nor another guideline",
+    "xref_unknown_source": "cross-references declared for a section id not in the section list",
+    "code_unknown": "CPT codes the rules use but the code table (kb/codes.lp) lacks",
+    "text_code_mismatch": "CPT codes the text describes otherwise than the code table",
+    "criterion_missing": "criteria used but neither declared (criterion/3) nor defined",
+    "criterion_undefined": "criteria used but with neither a holds rule nor sub-criteria",
+    "criterion_undeclared": "criteria defined but with no criterion/3 quoting the text",
+    "criterion_cycle": "criteria that depend on themselves",
+    "never_satisfiable": "composite criteria and pathways that hold in no case",
+    "leaf_unsatisfiable": "leaf criteria none of whose holds rules can fire",
+    "unknown_term": "finding terms missing from kb/vocabulary.lp",
+    "criterion_duplicate": "criterion ids declared more than once, differently",
+    "section_unknown": "section ids not in the section list",
+    "conflict": "studies a pathway approves where another section says they are not indicated",
+    "rule_unsatisfiable": "rules that can never fire",
+    "criterion_unused": "criteria declared but neither defined nor used",
+    "criterion_prefix": "criterion ids whose prefix names another section",
+    "section_not_encoded": "sections with criteria but no encoded/1",
+    "pathway_no_study": "pathways that support no study",
+    "pathway_undeclared": "pathway studies with no pathway/2 naming the section",
+    "composite_mixed": "criteria combining all_of, any_of and none_of children (read as alternatives)",
+    "none_of_several": "criteria with several none_of children (hold when ANY child fails)",
+    "xref_not_encoded": "cross-references to sections not yet encoded",
+    "overridden": "studies a pathway approves where another section's exclusion rules them out",
+}
+
+_CPT = re.compile(r"^[0-9]{4}[0-9A-Z]$")
+_ID_SECTION = re.compile(r"^sp([0-9]+(?:_[0-9]+)*)_")
+_QUOTE = 120
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem the checks found: which check, how grave, where, and in words."""
+
+    check: str
+    severity: str
+    sections: tuple[str, ...]
+    criteria: tuple[str, ...]
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The issue as the JSON report writes it."""
+        return {"check": self.check, "severity": self.severity, "sections": list(self.sections),
+                "criteria": list(self.criteria), "message": self.message}
+
+
+def run_checks(program_text: str | None = None) -> list[Issue]:
+    """Check a KB program (None: the installed KB) and return its issues in report order."""
+    program = kb_text() if program_text is None else program_text + "\n" + checks_program()
+    found = _solve(program, _input_facts(base_rules(program)))
+    if found is None:
+        return [Issue("kb_unsatisfiable", "error", (), (), "the KB program has no answer set without cases; "
+                      "look for integrity constraints or odd loops through negation")]
+    issues = [_word(found, *args) for args in found.issues() if args[0] not in _GROUPED]
+    issues += _conflicts(found)
+    issues += _never_satisfiable(found)
+    order = list(CHECKS)
+    return sorted(issues, key=lambda i: (order.index(i.check), i.sections, i.criteria, i.message))
+
+
+def checks_program() -> str:
+    """The text of ``kb/checks.lp``, the check program added to a KB under test."""
+    return (kb_dir() / "checks.lp").read_text(encoding="utf-8")
+
+
+def summary(issues: Iterable[Issue]) -> dict[str, int]:
+    """How many issues of each severity."""
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for issue in issues:
+        counts[issue.severity] += 1
+    return counts
+
+
+def failing(issues: Iterable[Issue]) -> bool:
+    """True when any issue is an error or a warning (info items alone pass)."""
+    return any(issue.severity != "info" for issue in issues)
+
+
+def report_json(issues: list[Issue], version: str | None = None) -> dict[str, Any]:
+    """The JSON report: KB version, every issue, counts per severity."""
+    return {"kb_version": version or kb_version(), "issues": [i.to_json() for i in issues],
+            "summary": summary(issues)}
+
+
+def report_text(issues: list[Issue], version: str | None = None) -> str:
+    """The text report: one group per check, one line per issue, then the counts."""
+    lines = [f"spinekb check: {GUIDELINE}, {version or kb_version()}"]
+    for check, title in CHECKS.items():
+        group = [i for i in issues if i.check == check]
+        if not group:
+            continue
+        lines.append("")
+        lines.append(f"[{group[0].severity}] {check}: {title} ({len(group)})")
+        lines.extend(f"  - {issue.message}" for issue in group)
+    counts = summary(issues)
+    lines.append("")
+    lines.append(", ".join(f"{n} {s}{'s' if n != 1 and s != 'info' else ''}" for s, n in counts.items())
+                 + ("" if issues else ": the KB is consistent"))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Input facts read off the rules' syntax
+
+
+def _input_facts(rules: list[KbRule]) -> list[Symbol]:
+    """The kb_* input facts of kb/checks.lp for the rules of a KB's base block."""
+    facts: set[Symbol] = {Function("kb_case_sig", [String(n), Number(a)]) for n, a in CASE_PREDICATES}
+    for rule in rules:
+        where = String(rule.location.where())
+        facts.update(Function("kb_head_sig", _signature(sig)) for sig in rule.heads)
+        if not rule.body:
+            continue
+        facts.update(Function("kb_holds_family", [String(f), where]) for f in rule.families)
+        for criterion in rule.criteria:
+            ground = _ground_term(criterion)
+            if ground is not None:
+                facts.add(Function("kb_holds_id", [ground, where]))
+        facts.update(Function("kb_rule_atom", [where, *_signature(sig)]) for sig in rule.needs)
+        for term, positive in _finding_terms(rule.body):
+            facts.add(Function("kb_term_use", [where, term, Function("pos" if positive else "neg")]))
+        facts.update(Function("kb_code_literal", [where, String(code)]) for code in _code_literals(rule.body))
+        facts.update(Function("kb_contradiction", [where, String(text)]) for text in _contradictions(rule.body))
+    return sorted(facts)
+
+
+def _signature(sig: str) -> list[Symbol]:
+    name, arity = sig.rsplit("/", 1)
+    return [String(name), Number(int(arity))]
+
+
+def _ground_term(text: str) -> Symbol | None:
+    """A criterion term written without variables, as a symbol; None if it has variables."""
+    try:
+        return clingo.parse_term(text)
+    except RuntimeError:
+        return None
+
+
+def _walk(node: ast.AST) -> Iterator[ast.AST]:
+    """``node`` and every AST node below it."""
+    yield node
+    for key in node.child_keys:
+        value = getattr(node, key)
+        if value is None:
+            continue
+        for child in ([value] if isinstance(value, ast.AST) else value):
+            yield from _walk(child)
+
+
+def _constant(term: ast.AST) -> Symbol | None:
+    """The value of a term written as a constant, number or string; None otherwise."""
+    if term.ast_type == ast.ASTType.SymbolicTerm:
+        return term.symbol
+    if term.ast_type == ast.ASTType.Function and not term.arguments and not term.external:
+        return Function(term.name)
+    if (term.ast_type == ast.ASTType.UnaryOperation and term.operator_type == ast.UnaryOperator.Minus
+            and term.argument.ast_type == ast.ASTType.SymbolicTerm
+            and term.argument.symbol.type == clingo.SymbolType.Number):
+        return Number(-term.argument.symbol.number)
+    return None
+
+
+def _finding_terms(body: tuple[ast.AST, ...]) -> Iterator[tuple[Symbol, bool]]:
+    """Each constant finding term a body tests, and whether it is a positive body literal."""
+    for literal in body:
+        top_positive = (literal.ast_type == ast.ASTType.Literal and literal.sign == ast.Sign.NoSign)
+        for node in _walk(literal):
+            if node.ast_type != ast.ASTType.SymbolicAtom or node.symbol.ast_type != ast.ASTType.Function:
+                continue
+            atom = node.symbol
+            if (atom.name, len(atom.arguments)) in (("finding", 2), ("finding_day", 3)):
+                term = _constant(atom.arguments[1])
+                if term is not None and term.type == clingo.SymbolType.Function:
+                    yield term, top_positive and literal.atom is node
+
+
+def _code_literals(body: tuple[ast.AST, ...]) -> set[str]:
+    """The strings of a body that look like CPT codes ("72148", "0609T")."""
+    return {node.symbol.string for literal in body for node in _walk(literal)
+            if node.ast_type == ast.ASTType.SymbolicTerm and node.symbol.type == clingo.SymbolType.String
+            and _CPT.match(node.symbol.string)}
+
+
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!="}
+_OPS = {ast.ComparisonOperator.LessThan: "<", ast.ComparisonOperator.GreaterThan: ">",
+        ast.ComparisonOperator.LessEqual: "<=", ast.ComparisonOperator.GreaterEqual: ">=",
+        ast.ComparisonOperator.Equal: "=", ast.ComparisonOperator.NotEqual: "!="}
+
+
+def _contradictions(body: tuple[ast.AST, ...]) -> list[str]:
+    """Variables the body compares with constants in ways no single value satisfies."""
+    tests: dict[str, list[tuple[str, Symbol]]] = {}
+    for literal in body:
+        if (literal.ast_type != ast.ASTType.Literal or literal.sign != ast.Sign.NoSign
+                or literal.atom.ast_type != ast.ASTType.Comparison):
+            continue
+        left = literal.atom.term
+        for guard in literal.atom.guards:
+            op, right = _OPS[guard.comparison], guard.term
+            if left.ast_type == ast.ASTType.Variable and _constant(right) is not None:
+                tests.setdefault(left.name, []).append((op, _constant(right)))
+            elif right.ast_type == ast.ASTType.Variable and _constant(left) is not None:
+                tests.setdefault(right.name, []).append((_FLIP[op], _constant(left)))
+            left = right
+    return [", ".join(f"{var} {op} {value}" for op, value in found)
+            for var, found in tests.items() if not _satisfiable(found)]
+
+
+def _satisfiable(tests: list[tuple[str, Symbol]]) -> bool:
+    """Whether one value passes every comparison (numbers by interval, constants by identity)."""
+    low, high = float("-inf"), float("inf")
+    equal = {v for op, v in tests if op == "="}
+    unequal = {v for op, v in tests if op == "!="}
+    for op, value in tests:
+        if value.type != clingo.SymbolType.Number or op in ("=", "!="):
+            continue
+        n = value.number
+        if op == ">":
+            low = max(low, n + 1)
+        elif op == ">=":
+            low = max(low, n)
+        elif op == "<":
+            high = min(high, n - 1)
+        elif op == "<=":
+            high = min(high, n)
+    if len(equal) > 1 or equal & unequal:
+        return False
+    bounded = low != float("-inf") or high != float("inf")
+    for value in equal:
+        if bounded and (value.type != clingo.SymbolType.Number or not low <= value.number <= high):
+            return False
+    if bounded and low > high:
+        return False
+    if bounded and not equal and high - low < len(unequal) and high - low >= 0:
+        free = {n for n in range(int(low), int(high) + 1)} - {v.number for v in unequal
+                                                           if v.type == clingo.SymbolType.Number}
+        return bool(free)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Solving: one brave enumeration gives the static issues (true in every model) and what holds
+# in some abstract model
+
+
+class _Strings:
+    """String helpers the check program calls as @family, @prefix and @id_section."""
+
+    @staticmethod
+    def family(criterion: Symbol) -> Symbol:
+        """The functor name of a criterion id (its family)."""
+        return String(criterion.name if criterion.type == clingo.SymbolType.Function else str(criterion))
+
+    @staticmethod
+    def prefix(target: Symbol) -> Symbol:
+        """The guideline prefix of a cross-reference target: "PVD-6" -> "PVD"."""
+        return String(render(target).split("-", 1)[0])
+
+    @staticmethod
+    def id_section(criterion: Symbol) -> Symbol:
+        """The section a criterion id names by its prefix: sp5_1_c3 -> "SP-5.1" ("" if none)."""
+        name = criterion.name if criterion.type == clingo.SymbolType.Function else str(criterion)
+        found = _ID_SECTION.match(name)
+        return String("SP-" + found.group(1).replace("_", ".") if found else "")
+
+
+@dataclass
+class _Found:
+    """The brave consequences of the check program, filed by predicate."""
+
+    atoms: dict[str, list[tuple[Symbol, ...]]] = field(default_factory=dict)
+
+    def of(self, name: str) -> list[tuple[Symbol, ...]]:
+        return self.atoms.get(name, [])
+
+    def issues(self) -> list[tuple[str, str, Symbol]]:
+        return [(c.name, s.name, subject) for c, s, subject in self.of("kb_issue")]
+
+    def true(self) -> set[Symbol]:
+        return {q for (q,) in self.of("kb_true")}
+
+    def section(self, criterion: Symbol) -> str:
+        for q, s, _ in self.of("criterion"):
+            if q == criterion:
+                return render(s)
+        for q, s in self.of("pathway"):
+            if q == criterion:
+                return render(s)
+        return _Strings.id_section(criterion).string or "?"
+
+    def text(self, criterion: Symbol) -> str:
+        return next((render(t) for q, _, t in self.of("criterion") if q == criterion), "")
+
+    def parents(self, criterion: Symbol) -> list[Symbol]:
+        return sorted({q for q, _, s in self.of("kb_child") if s == criterion})
+
+
+_SHOWN = {("kb_issue", 3), ("kb_true", 1), ("kb_unless_true", 3), ("criterion", 3), ("pathway", 2),
+          ("kb_child", 3), ("kb_reaches", 2), ("kb_composite", 1), ("kb_defined", 1),
+          ("kb_dead_leaf", 1), ("kb_referenced", 2), ("cpt", 5), ("kb_holds_rule", 2)}
+
+
+def _solve(program: str, facts: list[Symbol]) -> _Found | None:
+    """Ground the KB with the check blocks and the input facts: the static atoms the checks
+    derived, plus the brave consequences of the abstract search; None if it has no model."""
+    ctl = clingo.Control(["--warn=none", "--enum-mode=brave", "--models=0"])
+    ctl.add("base", [], program)
+    with ctl.backend() as backend:
+        for fact in facts:
+            backend.add_rule([backend.add_atom(fact)])
+    ctl.ground([("base", []), ("kb_checks", []), ("check_search", [])], context=_Strings())
+    found = _Found()
+    for atom in ctl.symbolic_atoms:
+        symbol = atom.symbol
+        if atom.is_fact and (symbol.name, len(symbol.arguments)) in _SHOWN:
+            found.atoms.setdefault(symbol.name, []).append(tuple(symbol.arguments))
+    brave: list[Symbol] | None = None
+    with ctl.solve(yield_=True) as handle:
+        for model in handle:
+            brave = model.symbols(shown=True)
+    if brave is None:
+        return None
+    for symbol in brave:
+        if symbol.name in ("kb_true", "kb_issue"):
+            found.atoms.setdefault(symbol.name, []).append(tuple(symbol.arguments))
+    found.atoms["kb_issue"] = sorted(set(found.of("kb_issue")))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Wording
+
+
+def _quote(text: str) -> str:
+    return '"' + (text if len(text) <= _QUOTE else text[:_QUOTE - 1].rstrip() + "…") + '"'
+
+
+def _named(found: _Found, criterion: Symbol) -> str:
+    """A criterion as a message names it: section, id and (shortened) words."""
+    text = found.text(criterion)
+    return f"{found.section(criterion)} {criterion}" + (f" {_quote(text)}" if text else "")
+
+
+def _why(reason: Symbol) -> str:
+    args = reason.arguments
+    if reason.name == "unknown_predicate":
+        return f"needs {render(args[0])}/{args[1]}, which no rule derives and no case provides"
+    if reason.name == "unknown_term":
+        return f"needs finding term {args[0]}, which kb/vocabulary.lp does not define"
+    return f"compares {render(args[0])}: no value satisfies all of it"
+
+
+def _word(found: _Found, check: str, severity: str, subject: Symbol) -> Issue:
+    """An issue of kb/checks.lp in words."""
+    wording: Callable[[_Found, Symbol], tuple[list[str], list[Symbol], str]] = _WORDING[check]
+    sections, criteria, message = wording(found, subject)
+    return Issue(check, severity, tuple(dict.fromkeys(sections)), tuple(str(c) for c in criteria), message)
+
+
+def _xref(found: _Found, s: Symbol):
+    source, target, text, criterion = s.arguments
+    by = [] if criterion.name == "none" else [criterion]
+    origin = render(source) if source.type == clingo.SymbolType.String else "?"
+    return [origin], by, (f"{origin} refers to {render(target)}"
+                          + (f" (redirect of {criterion})" if by else "") + f": {_quote(render(text))}")
+
+
+def _xref_unknown(found: _Found, s: Symbol):
+    sections, criteria, message = _xref(found, s)
+    return sections, criteria, message + f"; {render(s.arguments[1])} is no section of the guideline nor another guideline"
+
+
+def _xref_not_encoded(found: _Found, s: Symbol):
+    sections, criteria, message = _xref(found, s)
+    return sections + [render(s.arguments[1])], criteria, message + "; not yet encoded"
+
+
+def _xref_source(found: _Found, s: Symbol):
+    source, target, text = s.arguments
+    return [], [], f"see({render(source)}, {render(target)}): {render(source)} is not in the section list: {_quote(render(text))}"
+
+
+def _code_unknown(found: _Found, s: Symbol):
+    code, use, owner = s.arguments
+    if use.name == "rule_body":
+        return [], [], f"CPT {render(code)} is named in the rule at {render(owner)} but is not in the code table"
+    if use.name == "text_code":
+        return [render(owner)], [], f"{render(owner)} names CPT {render(code)} (text_code) but the code table lacks it"
+    return ([found.section(owner)], [owner],
+            f"{_named(found, owner)} uses CPT {render(code)} ({use.name}) but the code table lacks it")
+
+
+def _text_code(found: _Found, s: Symbol):
+    section, code, said, table = s.arguments
+    description = next((render(d) for c, *_, d in found.of("cpt") if c == code), "")
+    return [render(section)], [], (f"{render(section)} names CPT {render(code)} as "
+                                   f"{' '.join(str(a) for a in said.arguments)}; the code table has "
+                                   f"{' '.join(str(a) for a in table.arguments)} ({_quote(description)})")
+
+
+def _users(found: _Found, q: Symbol) -> str:
+    uses = [f"{how.name} {q}" if how.name != "child" else "" for c, how in found.of("kb_referenced") if c == q]
+    parents = found.parents(q)
+    parts = ([f"by {', '.join(map(str, parents))}"] if parents else []) + [u for u in uses if u]
+    return "; ".join(parts) if parts else "nowhere"
+
+
+def _missing(found: _Found, q: Symbol):
+    parents = found.parents(q)
+    return ([found.section(p) for p in parents] or [found.section(q)], [q, *parents],
+            f"{q} is used {_users(found, q)}, but has no criterion/3 fact and no holds rule nor sub-criteria")
+
+
+def _undefined(found: _Found, q: Symbol):
+    parents = found.parents(q)
+    return ([found.section(q)] + [found.section(p) for p in parents], [q, *parents],
+            f"{_named(found, q)} is used {_users(found, q)}, but has no holds rule nor sub-criteria: "
+            "no case meets it")
+
+
+def _undeclared(found: _Found, q: Symbol):
+    return [found.section(q)], [q], f"{q} is defined but has no criterion/3 fact quoting the guideline"
+
+
+def _unused(found: _Found, q: Symbol):
+    return [found.section(q)], [q], f"{_named(found, q)} is neither defined nor used"
+
+
+def _cycle(found: _Found, q: Symbol):
+    return [found.section(q)], [q], f"{q} depends on itself through its sub-criteria"
+
+
+def _leaf(found: _Found, s: Symbol):
+    q, where, reason = s.arguments
+    return [found.section(q)], [q], f"{_named(found, q)}: its rule at {render(where)} {_why(reason)}"
+
+
+def _rule(found: _Found, s: Symbol):
+    q, where, reason = s.arguments
+    if q.name == "none":
+        return [], [], f"the rule at {render(where)} {_why(reason)}"
+    return ([found.section(q)], [q],
+            f"{q}: its rule at {render(where)} {_why(reason)} (other rules of {q} can still fire)")
+
+
+def _term(found: _Found, s: Symbol):
+    term, where = s.arguments
+    return [], [], f"the rule at {render(where)} tests finding term {term}, which kb/vocabulary.lp does not define"
+
+
+def _duplicate(found: _Found, s: Symbol):
+    q, s1, s2, t1, t2 = s.arguments
+    return ([render(s1), render(s2)], [q],
+            f"{q} is declared twice: {render(s1)} {_quote(render(t1))} and {render(s2)} {_quote(render(t2))}")
+
+
+def _prefix(found: _Found, s: Symbol):
+    q, section, named = s.arguments
+    where = f"names {render(named)}" if render(named) else "names no section (expected sp<section>_...)"
+    return [render(section)], [q], f"{q} is declared in {render(section)} but its id {where}"
+
+
+def _section_unknown(found: _Found, s: Symbol):
+    section, how, q = s.arguments
+    if how.name == "encoded":
+        return [render(section)], [], f"encoded({render(section)}) names no section of the section list"
+    return [render(section)], [q], f"{q} is declared in {render(section)}, which is not in the section list"
+
+
+def _not_encoded(found: _Found, s: Symbol):
+    count = sum(1 for _, sec, _ in found.of("criterion") if sec == s)
+    return [render(s)], [], f"{render(s)} has {count} criteria but no encoded({s})"
+
+
+def _no_study(found: _Found, s: Symbol):
+    p, section = s.arguments
+    return [render(section)], [p], f"pathway {_named(found, p)} supports no study (no pathway_study/2)"
+
+
+def _pathway_undeclared(found: _Found, p: Symbol):
+    return [found.section(p)], [p], f"{p} has pathway_study/2 but no pathway/2 naming its section"
+
+
+def _mixed(found: _Found, q: Symbol):
+    kinds = sorted({how.name for c, how, _ in found.of("kb_child") if c == q})
+    return ([found.section(q)], [q], f"{_named(found, q)} has {' and '.join(k + '_of' for k in kinds)} children; "
+            "decide.lp makes it hold when ANY one of these kinds is satisfied")
+
+
+def _several_none(found: _Found, q: Symbol):
+    children = sorted(str(s) for c, how, s in found.of("kb_child") if c == q and how.name == "none")
+    return ([found.section(q)], [q], f"{_named(found, q)} has none_of children {', '.join(children)}; decide.lp "
+            "makes it hold when ANY of them fails to hold, not only when none of them holds")
+
+
+_WORDING: dict[str, Callable[[_Found, Symbol], tuple[list[str], list[Symbol], str]]] = {
+    "xref_unknown": _xref_unknown, "xref_not_encoded": _xref_not_encoded, "xref_unknown_source": _xref_source,
+    "code_unknown": _code_unknown, "text_code_mismatch": _text_code,
+    "criterion_missing": _missing, "criterion_undefined": _undefined, "criterion_undeclared": _undeclared,
+    "criterion_unused": _unused, "criterion_cycle": _cycle,
+    "leaf_unsatisfiable": _leaf, "rule_unsatisfiable": _rule, "unknown_term": _term,
+    "criterion_duplicate": _duplicate, "criterion_prefix": _prefix, "section_unknown": _section_unknown,
+    "section_not_encoded": _not_encoded, "pathway_no_study": _no_study, "pathway_undeclared": _pathway_undeclared,
+    "composite_mixed": _mixed, "none_of_several": _several_none,
+}
+
+
+def _never_satisfiable(found: _Found) -> list[Issue]:
+    """kb_unless_true items whose criterion holds in no abstract model."""
+    true = found.true()
+    composite = {q for (q,) in found.of("kb_composite")}
+    issues = []
+    for check, severity, q in found.of("kb_unless_true"):
+        if q in true:
+            continue
+        blocked = sorted({s for p, s in found.of("kb_reaches") if p == q and s not in composite and s not in true},
+                         key=str)
+        pathway = any(p == q for p, _ in found.of("pathway"))
+        cause = (f"blocked by {', '.join(map(str, blocked))}, which no case can meet" if blocked
+                 else "its conditions contradict each other (an all_of of a criterion and its none_of, ...)")
+        issues.append(Issue(check.name, severity.name, (found.section(q),), (str(q), *map(str, blocked)),
+                            f"{'pathway ' if pathway else ''}{_named(found, q)} holds in no case: {cause}"))
+    return issues
+
+
+_GROUPED = ("conflict", "overridden")
+
+
+def _compact(criteria: list[Symbol]) -> str:
+    """Criterion ids with the parameters of one family folded: ``p(cervical; lumbar), q``."""
+    families: dict[str, list[str]] = {}
+    for q in criteria:
+        if q.type == clingo.SymbolType.Function and q.arguments:
+            families.setdefault(q.name, []).append(", ".join(str(a) for a in q.arguments))
+        else:
+            families.setdefault(str(q), [])
+    return ", ".join(f"{name}({'; '.join(args)})" if args else name for name, args in families.items())
+
+
+def _conflicts(found: _Found) -> list[Issue]:
+    """One conflict per (criterion, approving section), naming its pathways and their studies."""
+    groups: dict[tuple[str, str, Symbol, str], dict[Symbol, list[str]]] = {}
+    for check, severity, subject in found.issues():
+        if check in _GROUPED:
+            q, p, code = subject.arguments
+            key = (check, severity, q, found.section(p))
+            groups.setdefault(key, {}).setdefault(p, []).append(render(code))
+    issues = []
+    for (check, severity, q, section), routes in groups.items():
+        codes = sorted({c for found_codes in routes.values() for c in found_codes})
+        if len(routes) == 1:
+            listing = _named(found, next(iter(routes)))
+        else:
+            listing = _compact(sorted(routes))
+        verb = "rules out" if check == "overridden" else "advises against"
+        issues.append(Issue(check, severity, (found.section(q), section), (str(q), *map(str, sorted(routes))),
+                            f"{_named(found, q)} {verb} CPT {', '.join(codes)}; yet {section} approves "
+                            f"{'it' if len(codes) == 1 else 'them'} by {listing}; both can hold for one case"))
+    return issues
