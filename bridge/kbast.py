@@ -185,8 +185,13 @@ def parse_structure(text: str) -> KbStructure:
     reads: dict[_Node, set[_Node]] = {}
     rules: dict[str, list[RuleLocation]] = {}
 
+    block = ["base"]
+
     def on_statement(statement: ast.AST) -> None:
-        if statement.ast_type != ast.ASTType.Rule:
+        if statement.ast_type == ast.ASTType.Program:  # only the base block decides cases
+            block[0] = statement.name
+            return
+        if statement.ast_type != ast.ASTType.Rule or block[0] != "base":
             return
         heads = {node for term in _head_atoms(statement.head) for node in _nodes(term)}
         body = {node for part in statement.body for term in _atoms(part) for node in _nodes(term)}

@@ -13,10 +13,11 @@ from __future__ import annotations
 from spinekb.explain.build import UnknownStudy, explain_result, explain_study, tracing_engine
 from spinekb.explain.dot import GRAPH_FORMATS, GraphvizMissing, render_dot, write_graph
 from spinekb.explain.graph import Alternative, Edge, Explanation, Need, Node, Option
+from spinekb.explain.output import FORMATS, render, write_explanation
 from spinekb.explain.text import render_text
 
 __all__ = [
-    "Alternative", "Edge", "Explanation", "GRAPH_FORMATS", "GraphvizMissing", "Need", "Node",
-    "Option", "UnknownStudy", "explain_result", "explain_study", "render_dot", "render_text",
-    "tracing_engine", "write_graph",
+    "Alternative", "Edge", "Explanation", "FORMATS", "GRAPH_FORMATS", "GraphvizMissing", "Need", "Node",
+    "Option", "UnknownStudy", "explain_result", "explain_study", "render", "render_dot", "render_text",
+    "tracing_engine", "write_explanation", "write_graph",
 ]

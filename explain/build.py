@@ -34,16 +34,22 @@ def tracing_engine() -> Engine:
         return Engine()
 
 
-def explain_study(engine: Engine, case: Case, cpt: str) -> Explanation:
-    """Decide ``case`` with ``engine`` and explain the decision on requested study ``cpt``.
+def explain_study(engine: Engine, case: Case, cpt: str | None = None) -> Explanation:
+    """Decide ``case`` with ``engine`` and explain the decision on requested study ``cpt``
+    (which may be left out when the case requests a single study).
 
     ``engine`` must report every criterion (:func:`tracing_engine`). Raises
     :class:`UnknownStudy` (one-line message) when the case does not request ``cpt``.
     """
     if not getattr(engine, "trace", True):
         raise ValueError("explanations need every criterion's status: use tracing_engine()")
+    requested = ", ".join(case.request.cpt)
+    if cpt is None:
+        if len(case.request.cpt) != 1:
+            raise UnknownStudy(f"case {case.request.id} requests several studies ({requested}): "
+                               "name the one to explain")
+        cpt = case.request.cpt[0]
     if cpt not in case.request.cpt:
-        requested = ", ".join(case.request.cpt)
         raise UnknownStudy(f"study {cpt} is not requested by case {case.request.id} "
                            f"(it requests {requested})")
     return explain_result(engine.kb, case, engine.evaluate_one(case), cpt)
@@ -160,7 +166,10 @@ class _Builder:
         x = self.explanation
         gaps = atoms.gap.get(x.cpt, {})
         closest = sorted(atoms.closest.get(x.cpt, []))
-        for pathway in kb.pathways_for(x.cpt):
+        candidates = kb.pathways_for(x.cpt)
+        # closest first, then by how many conditions each misses (the solver's unmet atoms)
+        candidates.sort(key=lambda p: (p not in closest, gaps.get(p, 0)))
+        for pathway in candidates:
             key = self.criterion(pathway)
             node = x.nodes[key]
             if pathway in gaps:

@@ -48,7 +48,7 @@ def _mark(node: Node) -> str:
     return "" if node.met is None else ("✓ " if node.met else "✗ ")
 
 
-def _label(node: Node) -> str:
+def _label(node: Node, extra: tuple[str, ...] = ()) -> str:
     """An HTML-like label: bold mark and title, the wrapped text, small notes."""
     title = html.escape(_mark(node) + node.title)
     parts = [f"<B>{title}</B>"] if node.kind != "fact" else []
@@ -59,7 +59,7 @@ def _label(node: Node) -> str:
         return f"<{'<BR/>'.join(parts)}>"
     if node.text:
         parts.append(_lines(node.text))
-    for note in node.notes:
+    for note in (*node.notes, *extra):
         parts.append(f'<FONT POINT-SIZE="9"><I>{_lines(note)}</I></FONT>')
     return f"<{'<BR/>'.join(parts)}>"
 
@@ -107,17 +107,26 @@ def _legend() -> str:
     return f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="3" COLOR="{GREY}">{"".join(rows)}</TABLE>>'
 
 
-def build_digraph(explanation: Explanation) -> graphviz.Digraph:
-    """The explanation as a ``graphviz.Digraph`` (nothing rendered yet)."""
-    x = explanation
+def build_digraph(explanation: Explanation, full: bool = False) -> graphviz.Digraph:
+    """The explanation as a ``graphviz.Digraph`` (nothing rendered yet).
+
+    Unless ``full``, a denial draws :meth:`Explanation.focused`: every candidate pathway and
+    its conditions, unfolded to the case facts for the closest pathway(s) only.
+    """
+    x = explanation if full else explanation.focused()
     graph = graphviz.Digraph("explanation", graph_attr={
-        "rankdir": "TB", "fontname": FONT, "nodesep": "0.25", "ranksep": "0.45",
+        "rankdir": "LR", "fontname": FONT, "nodesep": "0.25", "ranksep": "0.45",
         "labelloc": "t", "fontsize": "13",
         "label": f"Why CPT {x.cpt} was {x.decision} for case {x.case_id}",
     }, node_attr={"fontname": FONT, "fontsize": "11"}, edge_attr={"fontname": FONT, "fontsize": "9"})
     ids = {key: f"n{i}" for i, key in enumerate(x.nodes)}
     for key, node in x.nodes.items():
-        graph.node(ids[key], _label(node), **_node_attrs(node))
+        extra: tuple[str, ...] = ()
+        if key in x.cut:
+            extra = ("its conditions are in the text explanation (or draw with --full)",)
+        elif x.folded(key):
+            extra = ("its conditions are not needed to explain",)
+        graph.node(ids[key], _label(node, extra), **_node_attrs(node))
     for edge in x.edges:
         graph.edge(ids[edge.parent], ids[edge.child], **_edge_attrs(edge))
     with graph.subgraph(name="top") as top:
@@ -142,12 +151,12 @@ def _edge_attrs(edge: Edge) -> dict[str, str]:
     return attrs
 
 
-def render_dot(explanation: Explanation) -> str:
-    """The explanation as DOT text."""
-    return build_digraph(explanation).source
+def render_dot(explanation: Explanation, full: bool = False) -> str:
+    """The explanation as DOT text (see :func:`build_digraph` for ``full``)."""
+    return build_digraph(explanation, full).source
 
 
-def write_graph(explanation: Explanation, fmt: str, path: str | Path) -> Path:
+def write_graph(explanation: Explanation, fmt: str, path: str | Path, full: bool = False) -> Path:
     """Write the graph as ``dot``, ``svg`` or ``png`` to ``path``; returns the path written.
 
     Without graphviz's ``dot`` program, writes the DOT text next to ``path`` (``.dot`` suffix)
@@ -156,7 +165,7 @@ def write_graph(explanation: Explanation, fmt: str, path: str | Path) -> Path:
     if fmt not in GRAPH_FORMATS:
         raise ValueError(f"unknown graph format {fmt!r} (choose {', '.join(GRAPH_FORMATS)})")
     path = Path(path)
-    source = render_dot(explanation)
+    source = render_dot(explanation, full)
     if fmt == "dot":
         path.write_text(source, encoding="utf-8")
         return path

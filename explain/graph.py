@@ -95,6 +95,8 @@ class Explanation:
     needs: tuple[Need, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
     remarks: tuple[str, ...] = ()
+    #: Nodes whose conditions this (focused) view leaves out; empty in a full explanation.
+    cut: frozenset[str] = frozenset()
 
     def below(self, key: str) -> list[Edge]:
         """The edges from ``key`` to its children, in the order they were added."""
@@ -102,8 +104,48 @@ class Explanation:
 
     def folded(self, key: str) -> bool:
         """A composite criterion shown without its conditions (not needed to explain)."""
-        return self.nodes[key].combine in ("all", "any", "none", "") and not self.below(key)
+        node = self.nodes[key]
+        return (node.kind in ("pathway", "criterion") and node.combine != "leaf"
+                and not self.below(key)
+                and key not in self.cut)
+
+    def focused(self) -> Explanation:
+        """A smaller view for a picture: the whole derivation of the supported or closest
+        pathways and of every statement, and for each other candidate pathway only its direct
+        conditions (met or not). Nothing is recomputed: it is a subset of this graph."""
+        detailed = {e.child for e in self.below(self.root)
+                    if not (e.relation == "candidate pathway"
+                            and e.child.removeprefix("criterion:") not in self.closest)}
+        full = {self.root} | _reachable(self, detailed)
+        keep_edges = [e for e in self.edges if e.parent in full]
+        shown = set(full)
+        for edge in self.below(self.root):
+            if edge.child not in full:
+                shown.add(edge.child)
+                for below in self.below(edge.child):
+                    keep_edges.append(below)
+                    shown.add(below.child)
+        kept = set(keep_edges)
+        cut = frozenset(k for k in shown if any(e not in kept for e in self.below(k)))
+        view = Explanation(self.case_id, self.kb_version, self.cpt, self.description,
+                           self.decision, self.root,
+                           {k: n for k, n in self.nodes.items() if k in shown},
+                           keep_edges, self.closest, self.needs, self.alternatives, self.remarks,
+                           cut)
+        return view
 
     def node(self, key: str) -> Node:
         """The node with this key."""
         return self.nodes[key]
+
+
+def _reachable(explanation: Explanation, starts: set[str]) -> set[str]:
+    """``starts`` and every node below them."""
+    seen: set[str] = set()
+    stack = list(starts)
+    while stack:
+        key = stack.pop()
+        if key not in seen:
+            seen.add(key)
+            stack.extend(e.child for e in explanation.below(key))
+    return seen

@@ -87,7 +87,7 @@ def _need_lines(need: Need) -> list[str]:
 
 
 def render_text(explanation: Explanation) -> str:
-    """The explanation as text: header, the derivation tree(s), statements, what would change it."""
+    """The explanation as text: header, why, what would change it, then the derivation tree(s)."""
     x = explanation
     writer = _TextWriter(x)
     out = writer.lines
@@ -100,22 +100,12 @@ def render_text(explanation: Explanation) -> str:
     tree = [e for e in x.below(x.root) if e.relation in _TREE_RELATIONS]
     if x.decision == "approved":
         names = ", ".join(x.node(e.child).title for e in tree)
-        out.append(f"Why approved: every condition of {names} holds, and nothing rules the study out.")
+        out.append(f"Why approved: every condition of pathway {names} holds, "
+                   "and nothing rules the study out.")
     else:
         held = [e for e in tree if e.state == "satisfied"]
         out.append(f"Why denied: {len(tree)} pathway(s) could approve CPT {x.cpt}; "
                    f"{len(held)} held" + (", but the study is ruled out." if held else "."))
-    out.append(f"({MET} holds for this case, {UNMET} does not hold; under each leaf criterion, "
-               "its rule and the case facts it reads)")
-    for edge in tree:
-        out.append("")
-        writer.criterion(None, edge.child, 0)
-    statements = [e for e in x.below(x.root) if e.relation.startswith(_STATEMENT_RELATIONS)]
-    if statements:
-        out.append("")
-        out.append("Statements of the guideline that applied:")
-        for edge in statements:
-            writer.criterion(edge, edge.child, 1)
     if x.needs:
         out.append("")
         closest = ", ".join(x.node(f"criterion:{p}").title for p in x.closest)
@@ -127,4 +117,17 @@ def render_text(explanation: Explanation) -> str:
         out.append("Studies the case would be approved for instead:")
         for alt in x.alternatives:
             out.append(f"  CPT {alt.cpt} {alt.description}: supported by {alt.section} {alt.pathway}")
+    statements = [e for e in x.below(x.root) if e.relation.startswith(_STATEMENT_RELATIONS)]
+    if statements:
+        out.append("")
+        out.append("Statements of the guideline that applied:")
+        for edge in statements:
+            writer.criterion(edge, edge.child, 1)
+    out.append("")
+    title = "The derivation" if x.decision == "approved" else "Every candidate pathway, condition by condition"
+    out.append(f"{title} ({MET} holds for this case, {UNMET} does not; under each leaf criterion, "
+               "its rule and the case facts it reads):")
+    for edge in tree:
+        out.append("")
+        writer.criterion(None, edge.child, 0)
     return "\n".join(out) + "\n"

@@ -51,3 +51,9 @@ def test_installed_kb_recent_trial_reads_treatment():
 def test_family_of_parametrised_criterion():
     """A rendered parametrised id maps to its functor."""
     assert family_of("sp1_0_simultaneous(lumbar)") == "sp1_0_simultaneous"
+
+
+def test_rules_outside_the_base_block_are_ignored():
+    """Rules under another #program block (e.g. kb/checks.lp) define no criterion."""
+    structure = parse_structure(PROGRAM + "#program other.\nholds(C, u) :- age(C, _).\n#program base.\n")
+    assert "u" not in structure.defined
