@@ -185,6 +185,8 @@ class _Builder:
         for pathway in closest:
             for condition in atoms.unmet.get((x.cpt, pathway), []):
                 needs.append(self.need(pathway, condition))
+        for criterion in atoms.excluded.get(x.cpt, []):
+            needs.append(Need("", self.option(criterion), "exclusion"))
         x.needs = tuple(needs)
         alternatives = []
         for alt, pathway in sorted(set(atoms.alternatives.get(x.cpt, []))):

@@ -60,12 +60,14 @@ class Need:
     """One unmet condition of a closest pathway, stated as what the case would need.
 
     ``combine`` is the condition's own shape: for ``any`` the case needs one of ``options``;
-    for ``all`` it still needs each of ``options``; for ``none`` it must not have them.
+    for ``all`` it still needs each of ``options``; for ``none`` it must not have them;
+    ``exclusion`` marks a criterion that rules the study out (``pathway`` is then empty) and
+    that the case would need not to meet.
     """
 
     pathway: str
     criterion: Option
-    combine: Combine
+    combine: Combine | Literal["exclusion"]
     options: tuple[Option, ...] = ()
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import textwrap
 
-from spinekb.explain.graph import Edge, Explanation, Need, Node
+from spinekb.explain.graph import Edge, Explanation, Need, Node, Option
 
 WIDTH = 100
 MET, UNMET, FACT = "✓", "✗", "·"
@@ -74,16 +74,25 @@ class _TextWriter:
         return self.x.node(key).combine == "leaf"
 
 
+def _cite(option: Option) -> str:
+    """``SP-5.1 sp5_1_c2: <the guideline's words>``, or a note that the KB lacks the criterion."""
+    if not option.text:
+        return f"{option.criterion} (no criterion text: not encoded in the KB yet)"
+    return f"{option.section} {option.criterion}: {option.text}"
+
+
 def _need_lines(need: Need) -> list[str]:
-    c = need.criterion
-    lines = [f"  The case would need: {c.section} {c.criterion}: {c.text}"]
+    if need.combine == "exclusion":
+        lines = [f"    The case would need NOT to meet: {_cite(need.criterion)}"]
+    else:
+        lines = [f"    The case would need: {_cite(need.criterion)}"]
     if need.options:
         lead = {"any": "one of:", "none": "and NOT to have:"}.get(need.combine, "namely:")
-        lines.append(f"    {lead}")
-        for option in need.options:
-            lines.append(f"      - {option.section} {option.criterion}: {option.text}")
+        lines.append(f"      {lead}")
+        lines.extend(f"        - {_cite(option)}" for option in need.options)
     return [wrapped for line in lines
-            for wrapped in textwrap.wrap(line, WIDTH, subsequent_indent=" " * 8) or [""]]
+            for wrapped in textwrap.wrap(line, WIDTH, subsequent_indent=" " * 10,
+                                         break_on_hyphens=False) or [""]]
 
 
 def render_text(explanation: Explanation) -> str:
@@ -108,10 +117,16 @@ def render_text(explanation: Explanation) -> str:
                    f"{len(held)} held" + (", but the study is ruled out." if held else "."))
     if x.needs:
         out.append("")
-        closest = ", ".join(x.node(f"criterion:{p}").title for p in x.closest)
-        out.append(f"What would change the outcome (closest pathway: {closest}):")
-        for need in x.needs:
-            out.extend(_need_lines(need))
+        out.append("What would change the outcome:")
+        for pathway in dict.fromkeys(n.pathway for n in x.needs):
+            needs = [n for n in x.needs if n.pathway == pathway]
+            if pathway:
+                out.append(f"  under the closest pathway {x.node(f'criterion:{pathway}').title} "
+                           f"({len(needs)} unmet condition(s)):")
+            else:
+                out.append("  the study is ruled out, whatever pathway supports it:")
+            for need in needs:
+                out.extend(_need_lines(need))
     if x.alternatives:
         out.append("")
         out.append("Studies the case would be approved for instead:")
