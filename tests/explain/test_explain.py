@@ -12,7 +12,6 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import merge
 from spinekb.bridge.models import Case
 from spinekb.cli.main import main
 from spinekb.explain import (GraphvizMissing, UnknownStudy, explain_study, render_dot,
@@ -25,6 +24,13 @@ LATE_VISIT = {"evaluations": [
     {"date": "2024-04-20", "mode": "telephone", "kind": "reevaluation",
      "outcome": "no_significant_improvement"}]}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def merge(base: object, patch: object) -> object:
+    """Deep-merge ``patch`` onto ``base`` as the YAML tests do: dicts merge, anything else replaces."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        return {**base, **{k: merge(base[k], v) if k in base else v for k, v in patch.items()}}
+    return patch
 
 
 def case_of(patch: dict | None = None) -> Case:
