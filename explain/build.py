@@ -77,9 +77,11 @@ class _Builder:
 
     # -- the graph ---------------------------------------------------------------------------
     def add(self, node: Node) -> None:
+        """Add a node unless one with its key is there already."""
         self.explanation.nodes.setdefault(node.key, node)
 
     def link(self, parent: str, child: str, relation: str, state: EdgeState) -> None:
+        """Add an edge once."""
         edge = Edge(parent, child, relation, state)
         if edge not in self.explanation.edges:
             self.explanation.edges.append(edge)
@@ -113,6 +115,7 @@ class _Builder:
         return key
 
     def expand_children(self, criterion: str, key: str, children: list[tuple[str, str]]) -> None:
+        """Link a composite to its conditions; each edge says whether that condition did its part."""
         holds = self.atoms.holds
         for how, child in children:
             child_holds = child in holds
@@ -145,6 +148,7 @@ class _Builder:
 
     # -- the study ---------------------------------------------------------------------------
     def build(self) -> Explanation:
+        """The decision node, its pathways (supported, or every candidate) and the statements."""
         x, atoms, kb = self.explanation, self.atoms, self.kb
         approved = x.decision == "approved"
         notes = [f"case {x.case_id}", x.kb_version]
@@ -163,6 +167,7 @@ class _Builder:
         return x
 
     def denial(self, atoms: SolverAtoms, kb: StaticKB) -> None:
+        """Every candidate pathway, the closest ones' unmet conditions as needs, alternatives."""
         x = self.explanation
         gaps = atoms.gap.get(x.cpt, {})
         closest = sorted(atoms.closest.get(x.cpt, []))
@@ -212,6 +217,7 @@ class _Builder:
         return Need(pathway, self.option(condition), node.combine, options)
 
     def option(self, criterion: str) -> Option:
+        """A criterion as cited in a need: id, section, words."""
         return Option(criterion, self.kb.section_of(criterion), self.kb.text_of(criterion))
 
     def statements(self, atoms: SolverAtoms) -> None:

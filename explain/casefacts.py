@@ -40,6 +40,7 @@ def _later_request(case: Case) -> Case:
 
 
 def _is_day(original: Symbol, shifted: Symbol) -> bool:
+    """An argument that moved back by one when the request moved forward by one day."""
     return (original.type == SymbolType.Number and shifted.type == SymbolType.Number
             and shifted.number == original.number - 1)
 

@@ -45,6 +45,7 @@ def _lines(text: str) -> str:
 
 
 def _mark(node: Node) -> str:
+    """✓ or ✗ for a criterion, nothing for a fact."""
     return "" if node.met is None else ("✓ " if node.met else "✗ ")
 
 
@@ -65,6 +66,7 @@ def _label(node: Node, extra: tuple[str, ...] = ()) -> str:
 
 
 def _node_attrs(node: Node) -> dict[str, str]:
+    """Shape and colours: green solid when a criterion holds, red dashed when not, blue facts."""
     if node.kind == "fact":
         return {"shape": "note", "style": "filled", "fillcolor": FILL[None], "color": BLUE,
                 "fontsize": "10"}
@@ -143,6 +145,7 @@ def build_digraph(explanation: Explanation, full: bool = False) -> graphviz.Digr
 
 
 def _edge_attrs(edge: Edge) -> dict[str, str]:
+    """Colour and dash by whether the child did its part; the arrow points to the parent."""
     attrs = dict(EDGE_STYLE[edge.state])
     attrs["dir"] = "back"  # the arrow points up: the child feeds its parent
     if edge.relation != "reads":

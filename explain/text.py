@@ -12,12 +12,14 @@ _STATEMENT_RELATIONS = ("rules out", "not indicated", "sends to")
 
 
 def _mark(node: Node) -> str:
+    """✓ holds, ✗ does not, · a fact."""
     if node.met is None:
         return FACT
     return MET if node.met else UNMET
 
 
 def _relation(edge: Edge) -> str:
+    """How a child bears on its parent, in words."""
     if edge.relation == "none of":
         return "none of (must not hold)"
     if edge.state == "not_needed":
@@ -34,6 +36,7 @@ class _TextWriter:
         self.written: set[str] = set()
 
     def criterion(self, edge: Edge | None, key: str, depth: int) -> None:
+        """Write a criterion (reached by ``edge``) and, the first time, everything below it."""
         node = self.x.node(key)
         pad = "  " * depth
         relation = f"{_relation(edge)}: " if edge else ""
@@ -71,6 +74,7 @@ class _TextWriter:
             self.lines.append(f"{pad}  no fact in the case of: {', '.join(absent)}")
 
     def _is_leaf(self, key: str) -> bool:
+        """A criterion with rules of its own rather than conditions."""
         return self.x.node(key).combine == "leaf"
 
 
@@ -82,6 +86,7 @@ def _cite(option: Option) -> str:
 
 
 def _need_lines(need: Need) -> list[str]:
+    """One unmet condition as "The case would need: ...", wrapped."""
     if need.combine == "exclusion":
         lines = [f"    The case would need NOT to meet: {_cite(need.criterion)}"]
     else:

@@ -217,3 +217,23 @@ def test_cli_bad_case_exits_2_without_traceback(case_file):
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and "treatments[0].end" in result.output
     assert "Traceback" not in result.output and result.output.count("\n") == 1
+
+
+def test_redirect_is_reported(engine):
+    """A suspected aortic dissection: SP-1.2 sends the case to PVD-6, and the text says so."""
+    explanation = explain_study(engine, case_of({"findings": [{"term": "suspected_aortic_dissection"}]}),
+                                "72148")
+    text = render_text(explanation)
+    assert "✓ sends to PVD-6: SP-1.2 sp1_2_aortic" in text
+    assert "suspected_aortic_dissection" in text   # the fact the leaf read
+
+
+def test_study_without_pathway_says_so(engine):
+    """A study no encoded pathway names: denied, and the explanation says no pathway supports it."""
+    cpt = next(c for c, code in engine.kb.codes.items()
+               if not engine.kb.pathways_for(c) and code.region == "lumbar")
+    explanation = explain_study(engine, case_of({"request": {"cpt": [cpt]}}), cpt)
+    text = render_text(explanation)
+    assert explanation.decision == "denied"
+    assert "no pathway of the encoded sections supports this study" in text
+    assert f"Why denied: 0 pathway(s) could approve CPT {cpt}" in text
