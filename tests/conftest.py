@@ -1,23 +1,12 @@
 """Shared fixtures: one engine per test session (the KB is grounded per chunk, not per test)."""
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
 
 from spinekb.bridge.engine import Engine
 from spinekb.bridge.models import Case
-
-
-def merge(base: Any, patch: Any) -> Any:
-    """Deep-merge ``patch`` onto ``base``: dicts merge key by key, anything else replaces."""
-    if isinstance(base, dict) and isinstance(patch, dict):
-        merged = copy.deepcopy(base)
-        for key, value in patch.items():
-            merged[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
-        return merged
-    return copy.deepcopy(patch)
 
 
 @pytest.fixture(scope="session")

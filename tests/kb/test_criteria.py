@@ -10,15 +10,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import copy
+
 import pytest
 import yaml
 
-from conftest import merge
 from spinekb.bridge.kbinfo import static_kb
 
 HERE = Path(__file__).parent
 SEEN_MET: set[str] = set()
 SEEN_UNMET: set[str] = set()
+
+
+def merge(base: Any, patch: Any) -> Any:
+    """Deep-merge ``patch`` onto ``base``: dicts merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        merged = copy.deepcopy(base)
+        for key, value in patch.items():
+            merged[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
+        return merged
+    return copy.deepcopy(patch)
 
 
 def load_tests() -> list[Any]:
