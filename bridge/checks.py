@@ -85,9 +85,17 @@ class Issue:
 
 
 def run_checks(program_text: str | None = None) -> list[Issue]:
-    """Check a KB program (None: the installed KB) and return its issues in report order."""
+    """Check a KB program (None: the installed KB) and return its issues in report order.
+
+    Raises RuntimeError with clingo's first message if the program does not parse or ground."""
     program = kb_text() if program_text is None else program_text + "\n" + checks_program()
-    found = _solve(program, _input_facts(base_rules(program)))
+    messages: list[str] = []
+    try:
+        ast.parse_string(program, lambda _: None, logger=lambda _, message: messages.append(message))
+        found = _solve(program, _input_facts(base_rules(program)), messages)
+    except RuntimeError as error:
+        # clingo's own message says where; its exception only that it stopped
+        raise RuntimeError(" ".join(messages[0].split()) if messages else str(error)) from error
     if found is None:
         return [Issue("kb_unsatisfiable", "error", (), (), "the KB program has no answer set without cases; "
                       "look for integrity constraints or odd loops through negation")]
@@ -204,15 +212,23 @@ def _constant(term: ast.AST) -> Symbol | None:
 def _finding_terms(body: tuple[ast.AST, ...]) -> Iterator[tuple[Symbol, bool]]:
     """Each constant finding term a body tests, and whether it is a positive body literal."""
     for literal in body:
-        top_positive = (literal.ast_type == ast.ASTType.Literal and literal.sign == ast.Sign.NoSign)
+        if (literal.ast_type == ast.ASTType.Literal and literal.sign == ast.Sign.NoSign
+                and literal.atom.ast_type == ast.ASTType.SymbolicAtom):
+            yield from ((term, True) for term in _finding_term(literal.atom))
+            continue
         for node in _walk(literal):
-            if node.ast_type != ast.ASTType.SymbolicAtom or node.symbol.ast_type != ast.ASTType.Function:
-                continue
-            atom = node.symbol
-            if (atom.name, len(atom.arguments)) in (("finding", 2), ("finding_day", 3)):
-                term = _constant(atom.arguments[1])
-                if term is not None and term.type == clingo.SymbolType.Function:
-                    yield term, top_positive and literal.atom is node
+            if node.ast_type == ast.ASTType.SymbolicAtom:
+                yield from ((term, False) for term in _finding_term(node))
+
+
+def _finding_term(atom: ast.AST) -> Iterator[Symbol]:
+    """The term of ``finding(C, t)`` / ``finding_day(C, t, D)`` when written as a constant."""
+    term = atom.symbol
+    if term.ast_type == ast.ASTType.Function and (term.name, len(term.arguments)) in (("finding", 2),
+                                                                                      ("finding_day", 3)):
+        value = _constant(term.arguments[1])
+        if value is not None and value.type == clingo.SymbolType.Function:
+            yield value
 
 
 def _code_literals(body: tuple[ast.AST, ...]) -> set[str]:
@@ -341,10 +357,11 @@ _SHOWN = {("kb_issue", 3), ("kb_true", 1), ("kb_unless_true", 3), ("criterion", 
           ("kb_dead_leaf", 1), ("kb_referenced", 2), ("cpt", 5), ("kb_holds_rule", 2)}
 
 
-def _solve(program: str, facts: list[Symbol]) -> _Found | None:
+def _solve(program: str, facts: list[Symbol], messages: list[str]) -> _Found | None:
     """Ground the KB with the check blocks and the input facts: the static atoms the checks
     derived, plus the brave consequences of the abstract search; None if it has no model."""
-    ctl = clingo.Control(["--warn=none", "--enum-mode=brave", "--models=0"])
+    ctl = clingo.Control(["--warn=none", "--enum-mode=brave", "--models=0"],
+                         logger=lambda _, message: messages.append(message))
     ctl.add("base", [], program)
     with ctl.backend() as backend:
         for fact in facts:
