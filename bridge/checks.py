@@ -264,34 +264,24 @@ def _contradictions(body: tuple[ast.AST, ...]) -> list[str]:
 
 
 def _satisfiable(tests: list[tuple[str, Symbol]]) -> bool:
-    """Whether one value passes every comparison (numbers by interval, constants by identity)."""
+    """Whether one value passes every comparison: numbers by interval, constants by identity."""
     low, high = float("-inf"), float("inf")
+    for op, value in tests:
+        if value.type == clingo.SymbolType.Number:
+            n = value.number
+            low = max(low, {">": n + 1, ">=": n}.get(op, low))
+            high = min(high, {"<": n - 1, "<=": n}.get(op, high))
+    bounded = (low, high) != (float("-inf"), float("inf"))
     equal = {v for op, v in tests if op == "="}
     unequal = {v for op, v in tests if op == "!="}
-    for op, value in tests:
-        if value.type != clingo.SymbolType.Number or op in ("=", "!="):
-            continue
-        n = value.number
-        if op == ">":
-            low = max(low, n + 1)
-        elif op == ">=":
-            low = max(low, n)
-        elif op == "<":
-            high = min(high, n - 1)
-        elif op == "<=":
-            high = min(high, n)
-    if len(equal) > 1 or equal & unequal:
+    if len(equal) > 1 or equal & unequal or low > high:
         return False
-    bounded = low != float("-inf") or high != float("inf")
-    for value in equal:
-        if bounded and (value.type != clingo.SymbolType.Number or not low <= value.number <= high):
-            return False
-    if bounded and low > high:
-        return False
-    if bounded and not equal and high - low < len(unequal) and high - low >= 0:
-        free = {n for n in range(int(low), int(high) + 1)} - {v.number for v in unequal
-                                                           if v.type == clingo.SymbolType.Number}
-        return bool(free)
+    if equal and bounded:
+        (value,) = equal
+        return value.type == clingo.SymbolType.Number and low <= value.number <= high
+    if bounded and high - low < len(unequal):  # a small interval every value of which is excluded
+        excluded = {v.number for v in unequal if v.type == clingo.SymbolType.Number}
+        return any(n not in excluded for n in range(int(low), int(high) + 1))
     return True
 
 

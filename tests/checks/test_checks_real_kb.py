@@ -8,7 +8,7 @@ from pathlib import Path
 import clingo
 import pytest
 from click.testing import CliRunner
-from conftest import issues_of, program
+from toykb import issues_of, program
 
 import spinekb.cli.check_cmd as check_cmd
 from spinekb.bridge.checks import CHECKS, SEVERITIES, failing, run_checks, summary

@@ -2,7 +2,7 @@
 clean toy section passes every check."""
 from __future__ import annotations
 
-from conftest import issues_of
+from toykb import CLEAN, issues_of
 
 from spinekb.bridge.checks import CHECKS, failing, run_checks, summary
 
@@ -283,7 +283,7 @@ def test_every_issue_is_of_a_known_check_and_severity(check):
 
 
 CLEAN_WITHOUT_PAIN_RULE = "\n".join(
-    line for line in __import__("conftest").CLEAN.splitlines() if not line.startswith("holds(C, sp5_1_pain)"))
+    line for line in CLEAN.splitlines() if not line.startswith("holds(C, sp5_1_pain)"))
 
 
 def test_run_checks_reads_the_synthetic_program_not_the_installed_kb():
