@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import IO, Union
 
@@ -72,7 +73,14 @@ def evaluate_lines_parallel(stream: IO[str], source: str, jobs: int,
             if line.strip():
                 yield f"{source}:{number}", line
 
+    # Pool.imap would drain the whole input into its task queue; keeping at most two chunks
+    # per worker in flight keeps memory flat however long the stream.
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs, initializer=_worker_init, maxtasksperchild=CHUNKS_PER_WORKER) as pool:
-        for chunk in pool.imap(_worker_chunk, chunked(numbered(), chunk_size)):
-            yield from chunk
+        pending: deque = deque()
+        for chunk in chunked(numbered(), chunk_size):
+            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
+            if len(pending) >= 2 * jobs:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
