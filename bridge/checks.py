@@ -62,6 +62,7 @@ CHECKS: dict[str, str] = {
     "none_of_several": "criteria with several none_of children (hold when ANY child fails)",
     "xref_not_encoded": "cross-references to sections not yet encoded",
     "overridden": "studies a pathway approves where another section's exclusion rules them out",
+    "tension": "studies a pathway approves where another section says, hedged, they are generally not needed",
 }
 
 _CPT = re.compile(r"^[0-9]{4}[0-9A-Z]$")
@@ -572,7 +573,7 @@ def _never_satisfiable(found: _Found) -> list[Issue]:
     return issues
 
 
-_GROUPED = ("conflict", "overridden")
+_GROUPED = ("conflict", "overridden", "tension")
 
 
 def _compact(criteria: list[Symbol]) -> str:
@@ -587,22 +588,33 @@ def _compact(criteria: list[Symbol]) -> str:
 
 
 def _conflicts(found: _Found) -> list[Issue]:
-    """One conflict per (criterion, approving section), naming its pathways and their studies."""
-    groups: dict[tuple[str, str, Symbol, str], dict[Symbol, list[str]]] = {}
+    """One issue per statement (criterion family): the studies it speaks against, and every
+    section and pathway approving them where it can hold too."""
+    groups: dict[tuple[str, str, str], dict[str, dict[Symbol, set[str]]]] = {}
+    first: dict[tuple[str, str, str], Symbol] = {}
     for check, severity, subject in found.issues():
         if check in _GROUPED:
             q, p, code = subject.arguments
-            key = (check, severity, q, found.section(p))
-            groups.setdefault(key, {}).setdefault(p, []).append(render(code))
+            family = q.name if q.type == clingo.SymbolType.Function else str(q)
+            key = (check, severity, family)
+            first.setdefault(key, q)
+            by_section = groups.setdefault(key, {}).setdefault(found.section(p), {})
+            by_section.setdefault(p, set()).add(render(code))
     issues = []
-    for (check, severity, q, section), routes in groups.items():
-        codes = sorted({c for found_codes in routes.values() for c in found_codes})
-        if len(routes) == 1:
-            listing = _named(found, next(iter(routes)))
-        else:
-            listing = _compact(sorted(routes))
-        verb = "rules out" if check == "overridden" else "advises against"
-        issues.append(Issue(check, severity, (found.section(q), section), (str(q), *map(str, sorted(routes))),
-                            f"{_named(found, q)} {verb} CPT {', '.join(codes)}; yet {section} approves "
-                            f"{'it' if len(codes) == 1 else 'them'} by {listing}; both can hold for one case"))
+    for key, sections in groups.items():
+        check, severity, _ = key
+        q = first[key]
+        codes = sorted({c for routes in sections.values() for found_codes in routes.values() for c in found_codes})
+        approvals = "; ".join(f"{section} by {_compact(sorted(routes))}"
+                              for section, routes in sorted(sections.items(), key=lambda kv: _section_order(kv[0])))
+        pathways = sorted({p for routes in sections.values() for p in routes})
+        verb = {"overridden": "rules out", "tension": "generally advises against"}.get(check, "advises against")
+        issues.append(Issue(check, severity, (found.section(q), *sorted(sections, key=_section_order)),
+                            (str(q), *map(str, pathways)),
+                            f"{_named(found, q)} {verb} CPT {', '.join(codes)}; yet {approvals} "
+                            f"approve{'s' if len(pathways) == 1 else ''} them where it can hold too"))
     return issues
+
+
+def _section_order(section: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"[0-9]+", section))

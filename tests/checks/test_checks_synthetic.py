@@ -211,6 +211,16 @@ def test_a_study_one_section_approves_and_another_says_not_indicated_is_a_confli
     assert "No spine imaging indicated" in found[0].message and "72148" in found[0].message
 
 
+def test_a_hedged_statement_beside_a_pathway_is_a_tension_not_a_conflict(check):
+    """"generally not indicated" (hedged/1) against an approval is info, and does not fail the run."""
+    issues = check(AORTIC, 'not_indicated(sp1_2_aortic, "72148"). hedged(sp1_2_aortic).')
+    assert issues_of("conflict", issues) == []
+    found = issues_of("tension", issues)
+    assert [(i.severity, i.criteria) for i in found] == [("info", ("sp1_2_aortic", "sp5_1_p_mri"))]
+    assert "generally advises against" in found[0].message
+    assert not failing(issues)
+
+
 def test_no_conflict_when_the_pathway_itself_rules_the_situation_out(check):
     """With none_of(aortic) among its conditions the pathway never holds together with it."""
     issues = check(AORTIC, 'not_indicated(sp1_2_aortic, "72148").',
