@@ -58,6 +58,7 @@ CHECKS: dict[str, str] = {
     "section_not_encoded": "sections with criteria but no encoded/1",
     "pathway_no_study": "pathways that support no study",
     "pathway_undeclared": "pathway studies with no pathway/2 naming the section",
+    "pathway_no_scope": "pathways with no scope/2 (the presentation they address)",
     "composite_mixed": "criteria combining all_of, any_of and none_of children (read as alternatives)",
     "none_of_several": "criteria with several none_of children (hold when ANY child fails)",
     "xref_not_encoded": "cross-references to sections not yet encoded",
@@ -531,6 +532,12 @@ def _pathway_undeclared(found: _Found, p: Symbol):
     return [found.section(p)], [p], f"{p} has pathway_study/2 but no pathway/2 naming its section"
 
 
+def _no_scope(found: _Found, s: Symbol):
+    p, section = s.arguments
+    return [render(section)], [p], (f"pathway {_named(found, p)} declares no scope/2 (the presentation it "
+                                    "addresses), so a denial cannot tell whether it applies to the case")
+
+
 def _mixed(found: _Found, q: Symbol):
     kinds = sorted({how.name for c, how, _ in found.of("kb_child") if c == q})
     return ([found.section(q)], [q], f"{_named(found, q)} has {' and '.join(k + '_of' for k in kinds)} children; "
@@ -551,7 +558,7 @@ _WORDING: dict[str, Callable[[_Found, Symbol], tuple[list[str], list[Symbol], st
     "leaf_unsatisfiable": _leaf, "rule_unsatisfiable": _rule, "unknown_term": _term,
     "criterion_duplicate": _duplicate, "criterion_prefix": _prefix, "section_unknown": _section_unknown,
     "section_not_encoded": _not_encoded, "pathway_no_study": _no_study, "pathway_undeclared": _pathway_undeclared,
-    "composite_mixed": _mixed, "none_of_several": _several_none,
+    "composite_mixed": _mixed, "none_of_several": _several_none, "pathway_no_scope": _no_scope,
 }
 
 

@@ -84,17 +84,19 @@ class Engine:
 def rank_pathways(kb: StaticKB, atoms: SolverAtoms) -> None:
     """Fill ``gap`` and ``closest`` for each denied study from the solver's ``unmet`` atoms.
 
-    A candidate pathway's gap is how many of its conditions the solver found unmet; the closest
-    pathways are those with the smallest gap (ties are all kept).
+    A candidate pathway's gap is how many of its conditions the solver found unmet. The closest
+    pathways are those with the smallest gap among the candidates whose scope the case presents
+    (``in_scope`` atoms), or among all candidates when none is in scope; ties are all kept.
     """
     for cpt, decision in atoms.decisions.items():
         if decision != "denied":
             continue
         gaps = {p: len(atoms.unmet.get((cpt, p), ())) for p in kb.pathways_for(cpt)}
         if gaps:
-            fewest = min(gaps.values())
             atoms.gap[cpt] = gaps
-            atoms.closest[cpt] = sorted(p for p, n in gaps.items() if n == fewest)
+            ranked = atoms.in_scope.get(cpt) or list(gaps)
+            fewest = min(gaps[p] for p in ranked)
+            atoms.closest[cpt] = sorted(p for p in ranked if gaps[p] == fewest)
 
 
 def split_atom(text: str) -> tuple[str, list[str]]:
@@ -155,6 +157,8 @@ def _collect(atoms: SolverAtoms, name: str, args: list[str]) -> None:
         atoms.excluded.setdefault(args[0], []).append(args[1])
     elif name == "unmet":
         atoms.unmet.setdefault((args[0], args[1]), []).append(args[2])
+    elif name == "in_scope":
+        atoms.in_scope.setdefault(args[0], []).append(args[1])
     elif name == "gap":
         atoms.gap.setdefault(args[0], {})[args[1]] = int(args[2])
     elif name == "closest":

@@ -34,6 +34,7 @@ class SolverAtoms:
     unmet: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (cpt, pathway) -> criteria
     gap: dict[str, dict[str, int]] = field(default_factory=dict)       # cpt -> pathway -> count
     closest: dict[str, list[str]] = field(default_factory=dict)        # cpt -> pathways
+    in_scope: dict[str, list[str]] = field(default_factory=dict)       # cpt -> pathways
     alternatives: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # cpt -> (alt, pathway)
     advised_against: dict[str, list[str]] = field(default_factory=dict)  # cpt -> criteria
     redirected: list[tuple[str, str]] = field(default_factory=list)    # (criterion, target)

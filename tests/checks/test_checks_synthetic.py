@@ -2,7 +2,7 @@
 clean toy section passes every check."""
 from __future__ import annotations
 
-from toykb import CLEAN, issues_of
+from toykb import CLEAN, issues_of, program
 
 from spinekb.bridge.checks import CHECKS, failing, run_checks, summary
 
@@ -244,6 +244,14 @@ def test_an_exclusion_of_another_section_is_reported_as_info(check):
 
 
 # -- 5. declarations --------------------------------------------------------------------------
+
+def test_a_pathway_without_scope_is_a_warning(check):
+    """A pathway must say which presentation it addresses, or a denial cannot rank it."""
+    base = program().replace("scope(sp5_1_p_mri, sp5_1_pain).", "")
+    found = issues_of("pathway_no_scope", run_checks(base))
+    assert [(i.severity, i.criteria) for i in found] == [("warning", ("sp5_1_p_mri",))]
+    assert issues_of("pathway_no_scope", check()) == []
+
 
 def test_a_criterion_declared_twice_differently_is_an_error(check):
     """One id, one quote."""

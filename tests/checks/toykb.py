@@ -26,6 +26,7 @@ none_of(sp5_1_not_improving, sp5_1_improving).
 criterion(sp5_1_p_mri, "SP-5.1", "MRI Lumbar Spine without contrast (CPT 72148)").
 pathway(sp5_1_p_mri, "SP-5.1").
 pathway_study(sp5_1_p_mri, "72148").
+scope(sp5_1_p_mri, sp5_1_pain).
 all_of(sp5_1_p_mri, (sp5_1_pain; sp5_1_trial; sp5_1_not_improving)).
 """
 
