@@ -26,7 +26,7 @@ from spinekb.kb import kb_text
 
 T = TypeVar("T")
 DEFAULT_CHUNK = 1000
-TRACE_SHOW = "\n#show holds/2.\n"
+TRACE_SHOW = "\n#show holds/2.\nranked(C, X, P) :- denied(C, X), pathway_study(P, X).\n"
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -76,6 +76,7 @@ class Engine:
         return [self._result(case, found) for case, found in zip(cases, atoms)]
 
     def _result(self, case: Case, atoms: SolverAtoms) -> CaseResult:
+        atoms.traced = self.trace
         rank_pathways(self.kb, atoms)
         studies = [study_decision(self.kb, cpt, atoms) for cpt in case.request.cpt]
         return CaseResult(case.request.id, self.kb.version, studies, atoms)
@@ -84,19 +85,25 @@ class Engine:
 def rank_pathways(kb: StaticKB, atoms: SolverAtoms) -> None:
     """Fill ``gap`` and ``closest`` for each denied study from the solver's ``unmet`` atoms.
 
-    A candidate pathway's gap is how many of its conditions the solver found unmet. The closest
+    A ranked pathway's gap is how many of its conditions the solver found unmet. The closest
     pathways are those with the smallest gap among the candidates whose scope the case presents
-    (``in_scope`` atoms), or among all candidates when none is in scope; ties are all kept.
+    (``in_scope`` atoms), or among all candidates when none is in scope; ties are all kept. In a
+    batch the solver reports unmet conditions of those ranked candidates only; with ``trace``
+    (explanations) it reports them for every candidate, so ``gap`` covers them all.
     """
     for cpt, decision in atoms.decisions.items():
         if decision != "denied":
             continue
-        gaps = {p: len(atoms.unmet.get((cpt, p), ())) for p in kb.pathways_for(cpt)}
-        if gaps:
-            atoms.gap[cpt] = gaps
-            ranked = atoms.in_scope.get(cpt) or list(gaps)
-            fewest = min(gaps[p] for p in ranked)
-            atoms.closest[cpt] = sorted(p for p in ranked if gaps[p] == fewest)
+        candidates = kb.pathways_for(cpt)
+        if not candidates:
+            continue
+        ranked = atoms.in_scope.get(cpt) or candidates
+        # every candidate the solver reported on (all of them when tracing), the ranked ones at least
+        gaps = {p: len(atoms.unmet.get((cpt, p), ())) for p in candidates
+                if p in ranked or atoms.traced}
+        atoms.gap[cpt] = gaps
+        fewest = min(gaps[p] for p in ranked)
+        atoms.closest[cpt] = sorted(p for p in ranked if gaps[p] == fewest)
 
 
 def split_atom(text: str) -> tuple[str, list[str]]:

@@ -42,6 +42,7 @@ class SolverAtoms:
     no_pathway: set[str] = field(default_factory=set)
     decisions: dict[str, str] = field(default_factory=dict)            # cpt -> approved/denied
     violations: list[str] = field(default_factory=list)
+    traced: bool = False  # every criterion and every candidate pathway reported (Engine(trace=True))
 
 
 @dataclass
