@@ -5,6 +5,7 @@ import json
 
 import click
 
+from spinekb.bridge.kbnotes import kb_notes
 from spinekb.bridge.models import Case
 from spinekb.bridge.vocabulary import vocabulary as load_vocabulary
 
@@ -26,3 +27,19 @@ def vocabulary(fmt: str) -> None:
         return
     for term in terms:
         click.echo(f"{term.name}  [{', '.join(term.sections)}]\n    {term.definition}")
+
+
+@click.command()
+@click.option("--section", default=None, help="Only notes of this section, e.g. SP-1.2.")
+@click.option("--kind", type=click.Choice(["reading", "not encoded"]), default=None,
+              help="Only readings, or only passages not encoded.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def readings(section: str | None, kind: str | None, fmt: str) -> None:
+    """List how the KB reads ambiguous guideline passages, and what it leaves out, with locations."""
+    notes = [n for n in kb_notes() if (section is None or n.section == section) and (kind is None or n.kind == kind)]
+    if fmt == "json":
+        click.echo(json.dumps([{"kind": n.kind, "section": n.section, "where": n.where(), "text": n.text}
+                               for n in notes], indent=2))
+        return
+    for note in notes:
+        click.echo(f"{note.section}  {note.kind}  ({note.where()})\n    {note.text}")
