@@ -1,0 +1,249 @@
+"""Benchmark spinekb end to end and print the figures (also written to bench/out/figures.json).
+
+    python bench/run.py            # 10k and 100k cases, explain latency, cold start (make bench)
+    python bench/run.py --quick    # a 1k-case smoke run
+
+What is measured, each as the user would run it:
+  (a) throughput: ``spinekb evaluate - --format jsonl < N.jsonl > out.jsonl`` in ONE subprocess
+      (read JSON Lines, validate, decide, write JSON Lines), cases per second of wall time;
+  (b) the same at 100,000 cases, and the child's peak memory (max RSS, from ``os.wait4`` on
+      that child alone) at 10k vs 100k: it must stay flat (ratio <= FLAT_RATIO);
+  (c) explain latency for one case: in-process through the Python API (the engine built once,
+      then one decision + explanation + text rendering per call) and as ``spinekb explain``;
+  (d) cold start: ``spinekb evaluate CASE`` on one case, subprocess wall time, median of 5.
+Each throughput run is repeated with ``--jobs`` (worker processes) when the machine has more
+than one core. Input files are generated once per size and seed by bench/generate.py and reused.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+OUT = BENCH / "out"
+EXPLAIN_CASE = ROOT / "examples" / "cases" / "denied-no-trial.json"
+EXPLAIN_STUDY = "72148"
+TARGET_CASES_PER_SECOND = 2000
+FLAT_RATIO = 1.25
+
+sys.path.insert(0, str(BENCH))
+from generate import DEFAULT_SEED, write_jsonl  # noqa: E402
+
+
+def spinekb_command() -> str:
+    """The console command of the environment running this script (the project's venv)."""
+    beside = Path(sys.executable).parent / "spinekb"
+    found = str(beside) if beside.exists() else shutil.which("spinekb")
+    if not found:
+        sys.exit("error: the spinekb command is not installed (run `make env`)")
+    return found
+
+
+@dataclass
+class ChildRun:
+    """One subprocess: wall time, exit code, and its own peak resident memory."""
+
+    seconds: float
+    returncode: int
+    max_rss_mb: float
+
+
+def run_child(args: list[str], stdin: Path | None = None, stdout: Path | None = None) -> ChildRun:
+    """Run ``args`` once; stdin/stdout redirected to files (or /dev/null)."""
+    with open(stdin or os.devnull, "rb") as fin, open(stdout or os.devnull, "wb") as fout:
+        start = time.perf_counter()
+        child = subprocess.Popen(args, stdin=fin, stdout=fout, stderr=subprocess.PIPE, cwd=ROOT)
+        # wait4 reports this child's own usage (getrusage(RUSAGE_CHILDREN) would be the
+        # maximum over every child so far, hiding the 10k figure behind the 100k one)
+        stderr = child.stderr.read() if child.stderr else b""
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0,):
+        sys.stderr.write(stderr.decode(errors="replace")[-2000:])
+    return ChildRun(seconds, child.returncode, usage.ru_maxrss / 1024)  # Linux: KiB
+
+
+def cases_file(n: int, seed: int) -> Path:
+    """The JSON Lines file of ``n`` generated cases, generated on first use."""
+    path = OUT / f"cases-{n}-seed{seed}.jsonl"
+    if not path.exists():
+        start = time.perf_counter()
+        partial = path.with_suffix(".partial")
+        with partial.open("w", encoding="utf-8") as out:
+            write_jsonl(n, out, seed)
+        partial.rename(path)
+        print(f"generated {n:,} cases in {time.perf_counter() - start:.1f} s -> {path.relative_to(ROOT)}")
+    return path
+
+
+@dataclass
+class Throughput:
+    """One batch run of ``spinekb evaluate - --format jsonl``."""
+
+    cases: int
+    jobs: int
+    seconds: float
+    cases_per_second: float
+    max_rss_mb: float
+    decisions: dict[str, int]
+    errors: int
+
+
+def throughput(command: str, n: int, seed: int, jobs: int) -> Throughput:
+    """Evaluate ``n`` cases from a JSON Lines file in one subprocess call."""
+    source = cases_file(n, seed)
+    target = OUT / f"decisions-{n}-j{jobs}.jsonl"
+    args = [command, "evaluate", "-", "--format", "jsonl"] + (["--jobs", str(jobs)] if jobs > 1 else [])
+    run = run_child(args, stdin=source, stdout=target)
+    decisions: dict[str, int] = {}
+    errors = records = 0
+    with target.open(encoding="utf-8") as lines:
+        for line in lines:
+            records += 1
+            record = json.loads(line)
+            if "error" in record:
+                errors += 1
+                continue
+            for study in record["studies"]:
+                decisions[study["decision"]] = decisions.get(study["decision"], 0) + 1
+    if run.returncode != 0 or records != n:
+        sys.exit(f"error: evaluate exited {run.returncode} with {records} records for {n} cases")
+    return Throughput(n, jobs, run.seconds, n / run.seconds, run.max_rss_mb, decisions, errors)
+
+
+def median_child_seconds(args: list[str], repeat: int) -> tuple[float, list[float]]:
+    """Median wall time of ``repeat`` runs of a command that must succeed."""
+    times = []
+    for _ in range(repeat):
+        run = run_child(args)
+        if run.returncode != 0:
+            sys.exit(f"error: {' '.join(args)} exited {run.returncode}")
+        times.append(run.seconds)
+    return statistics.median(times), times
+
+
+def explain_in_process(repeat: int) -> dict[str, float]:
+    """Explain latency through the Python API: engine set-up once, then per explanation."""
+    from spinekb.bridge.loading import load_case
+    from spinekb.explain import explain_study, render, tracing_engine
+
+    start = time.perf_counter()
+    engine = tracing_engine()
+    setup = time.perf_counter() - start
+    case = load_case(EXPLAIN_CASE)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        text = render(explain_study(engine, case, EXPLAIN_STUDY), "text")
+        times.append(time.perf_counter() - start)
+    assert text.strip()
+    return {"engine_setup_ms": setup * 1000, "first_ms": times[0] * 1000,
+            "median_ms": statistics.median(times) * 1000,
+            "min_ms": min(times) * 1000, "max_ms": max(times) * 1000, "runs": repeat}
+
+
+def environment(command: str) -> dict[str, str]:
+    """What the figures were measured on."""
+    import clingo
+
+    from spinekb.kb import kb_version
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    return {"machine": platform.machine(), "cpus": str(os.cpu_count()), "python": platform.python_version(),
+            "clingo": clingo.__version__, "kb_version": kb_version(), "commit": commit, "command": command}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a 1k-case smoke run (no 100k run)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="also measure with this many worker processes (default: the CPU count; 1: skip)")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    command = spinekb_command()
+    sizes = [1_000] if args.quick else [10_000, 100_000]
+    repeat = 3 if args.quick else 5
+
+    runs: list[Throughput] = []
+    for jobs in sorted({1, max(1, args.jobs)}):
+        for n in sizes:
+            print(f"evaluating {n:,} cases (jobs={jobs}) ...", flush=True)
+            runs.append(throughput(command, n, args.seed, jobs))
+
+    print("explain latency ...", flush=True)
+    explain_api = explain_in_process(20 if not args.quick else 5)
+    explain_cli, _ = median_child_seconds(
+        [command, "explain", str(EXPLAIN_CASE), "--study", EXPLAIN_STUDY], repeat)
+    print("cold start ...", flush=True)
+    cold, cold_runs = median_child_seconds(
+        [command, "evaluate", str(EXPLAIN_CASE), "--format", "jsonl"], repeat)
+    version, _ = median_child_seconds([command, "--version"], repeat)
+
+    flat = {}
+    for jobs in sorted({r.jobs for r in runs}):
+        by_size = {r.cases: r for r in runs if r.jobs == jobs}
+        if len(by_size) == 2:
+            small, large = by_size[min(by_size)], by_size[max(by_size)]
+            ratio = large.max_rss_mb / small.max_rss_mb
+            flat[f"jobs={jobs}"] = {"rss_small_mb": small.max_rss_mb, "rss_large_mb": large.max_rss_mb,
+                                    "ratio": ratio, "flat": ratio <= FLAT_RATIO}
+
+    figures = {
+        "environment": environment(command),
+        "throughput": [asdict(r) for r in runs],
+        "memory_flat": flat,
+        "explain": {"case": str(EXPLAIN_CASE.relative_to(ROOT)), "study": EXPLAIN_STUDY,
+                    "in_process": explain_api, "subprocess_median_ms": explain_cli * 1000},
+        "cold_start": {"evaluate_one_case_median_ms": cold * 1000,
+                       "runs_ms": [t * 1000 for t in cold_runs],
+                       "spinekb_version_median_ms": version * 1000},
+        "target_cases_per_second": TARGET_CASES_PER_SECOND,
+    }
+    path = OUT / "figures.json"
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    print_table(figures)
+    print(f"\nfigures: {path.relative_to(ROOT)}")
+
+
+def print_table(figures: dict) -> None:
+    """The figures as a small table."""
+    env = figures["environment"]
+    print(f"\nspinekb benchmark  ({env['cpus']} CPUs, Python {env['python']}, clingo {env['clingo']}, "
+          f"commit {env['commit']}, {env['kb_version']})")
+    print(f"{'run':<34}{'wall s':>9}{'cases/s':>10}{'max RSS MB':>12}  decisions")
+    for r in figures["throughput"]:
+        label = f"evaluate {r['cases']:,} cases, jobs={r['jobs']}"
+        decided = ", ".join(f"{k} {v:,}" for k, v in sorted(r["decisions"].items()))
+        mark = "" if r["cases_per_second"] >= figures["target_cases_per_second"] else " *"
+        print(f"{label:<34}{r['seconds']:>9.2f}{r['cases_per_second']:>10,.0f}{r['max_rss_mb']:>12.1f}"
+              f"  {decided}; errors {r['errors']}{mark}")
+    for jobs, m in figures["memory_flat"].items():
+        print(f"memory {jobs}: {m['rss_small_mb']:.1f} MB -> {m['rss_large_mb']:.1f} MB "
+              f"(x{m['ratio']:.2f}): {'flat' if m['flat'] else 'NOT flat'}")
+    e = figures["explain"]
+    print(f"explain {e['case']} --study {e['study']}: in-process median {e['in_process']['median_ms']:.1f} ms "
+          f"(engine set-up {e['in_process']['engine_setup_ms']:.0f} ms, first call "
+          f"{e['in_process']['first_ms']:.0f} ms); "
+          f"subprocess median {e['subprocess_median_ms']:.0f} ms")
+    c = figures["cold_start"]
+    print(f"cold start, spinekb evaluate on one case: median {c['evaluate_one_case_median_ms']:.0f} ms "
+          f"(spinekb --version: {c['spinekb_version_median_ms']:.0f} ms)")
+    if any(r["cases_per_second"] < figures["target_cases_per_second"] for r in figures["throughput"]):
+        print(f"* below the target of {figures['target_cases_per_second']:,} cases/s")
+
+
+if __name__ == "__main__":
+    main()
