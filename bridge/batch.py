@@ -1,12 +1,17 @@
 """Evaluate a stream of inputs: every input gets a result or an error record, in input order.
 
-    >>> from spinekb.bridge.batch import evaluate_sources
-    >>> for outcome in evaluate_sources(["examples/cases"]):   # doctest: +SKIP
-    ...     print(outcome.to_json())
+    >>> from spinekb.bridge.batch import evaluate_sources, render_batch
+    >>> for outcome in evaluate_sources(["examples/cases"]):       # in-process, typed results
+    ...     print(outcome.to_json())                                # doctest: +SKIP
+    >>> for rendered in render_batch(["-"], "jsonl", jobs=2):       # worker processes, text out
+    ...     print(rendered.text)                                    # doctest: +SKIP
 
-Inputs are read lazily and decided ``chunk_size`` at a time, so memory stays flat however long
-the batch. With ``jobs > 1`` chunks are decided by worker processes (each loads the KB once and
-is recycled after a number of chunks, so clingo's symbol table never grows without bound).
+Inputs are read lazily and decided ``chunk_size`` at a time. clingo keeps every symbol it has
+ever seen for the life of a process (``evaluation(C, E, Day, ...)`` terms included), so a long
+batch is decided by worker processes that are replaced every :data:`CHUNKS_PER_WORKER` chunks:
+memory stays flat however long the batch. At most two chunks per worker are in flight, so the
+input is never read ahead of what the workers can take. A batch of one chunk is decided
+in-process (no worker start-up for a single case).
 """
 from __future__ import annotations
 
@@ -14,14 +19,27 @@ import json
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import IO, Union
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import chain
+from typing import IO, Any, Union
 
 from spinekb.bridge.engine import DEFAULT_CHUNK, Engine, chunked
-from spinekb.bridge.loading import Loaded, read_sources
+from spinekb.bridge.loading import Loaded, RawInput, raw_sources, validate_raw
 from spinekb.bridge.records import CaseError, CaseResult
 
 Outcome = Union[CaseResult, CaseError]
-CHUNKS_PER_WORKER = 200
+#: Chunks a worker decides before it is replaced by a fresh process (10,000 cases by default).
+CHUNKS_PER_WORKER = 10
+FORMATS = ("text", "json", "jsonl")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One input's outcome as the CLI prints it: the text, and the error line if it was rejected."""
+
+    text: str
+    error: str | None = None
 
 
 def decide_loaded(engine: Engine, items: list[Loaded]) -> list[Outcome]:
@@ -41,46 +59,63 @@ def decide_loaded(engine: Engine, items: list[Loaded]) -> list[Outcome]:
 
 def evaluate_sources(sources: Iterable[str], stdin: IO[str] | None = None,
                      chunk_size: int = DEFAULT_CHUNK, engine: Engine | None = None) -> Iterator[Outcome]:
-    """Decide every input of ``sources`` in one process."""
+    """Decide every input of ``sources`` in this process (typed results, for Python callers)."""
     engine = engine or Engine(chunk_size)
-    for items in chunked(read_sources(sources, stdin), chunk_size):
-        yield from decide_loaded(engine, items)
+    for raws in chunked(raw_sources(sources, stdin), chunk_size):
+        yield from decide_loaded(engine, [validate_raw(raw) for raw in raws])
 
 
-# --- parallel: workers take raw JSON Lines, return serialised records --------------------
+def render(outcome: Outcome, fmt: str) -> Rendered:
+    """An outcome as ``fmt`` prints it (json: indented record; jsonl: one line; text: summary)."""
+    from spinekb.explain.summary import summary_text
+
+    error = outcome.line() if isinstance(outcome, CaseError) else None
+    if fmt == "jsonl":
+        return Rendered(json.dumps(outcome.to_json()), error)
+    if fmt == "json":
+        return Rendered(json.dumps(outcome.to_json(), indent=2), error)
+    return Rendered("" if error else summary_text(outcome) + "\n", error)
+
+
+def _decide_and_render(engine: Engine, raws: list[RawInput], fmt: str) -> list[Rendered]:
+    return [render(o, fmt) for o in decide_loaded(engine, [validate_raw(raw) for raw in raws])]
+
 
 _WORKER_ENGINE: Engine | None = None
 
 
 def _worker_init() -> None:
-    global _WORKER_ENGINE  # one engine per worker process, built once
+    global _WORKER_ENGINE  # one engine per worker process, built once (the KB text is inherited)
     _WORKER_ENGINE = Engine()
 
 
-def _worker_chunk(lines: list[tuple[str, str]]) -> list[tuple[bool, str]]:
-    from spinekb.bridge.loading import validate_json
-
+def _worker_chunk(args: tuple[list[RawInput], str]) -> list[Rendered]:
+    raws, fmt = args
     assert _WORKER_ENGINE is not None
-    items = [validate_json(source, text) for source, text in lines]
-    return [(isinstance(o, CaseError), json.dumps(o.to_json())) for o in decide_loaded(_WORKER_ENGINE, items)]
+    return _decide_and_render(_WORKER_ENGINE, raws, fmt)
 
 
-def evaluate_lines_parallel(stream: IO[str], source: str, jobs: int,
-                            chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[bool, str]]:
-    """Decide a JSON Lines stream with ``jobs`` worker processes; yields (is_error, json) in order."""
-    def numbered() -> Iterator[tuple[str, str]]:
-        for number, line in enumerate(stream, start=1):
-            if line.strip():
-                yield f"{source}:{number}", line
-
-    # Pool.imap would drain the whole input into its task queue; keeping at most two chunks
-    # per worker in flight keeps memory flat however long the stream.
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_worker_init, maxtasksperchild=CHUNKS_PER_WORKER) as pool:
-        pending: deque = deque()
-        for chunk in chunked(numbered(), chunk_size):
-            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
+def render_batch(sources: Iterable[str], fmt: str = "jsonl", jobs: int = 1, stdin: IO[str] | None = None,
+                 chunk_size: int = DEFAULT_CHUNK) -> Iterator[Rendered]:
+    """Decide and render every input of ``sources`` in order, with ``jobs`` recycled workers."""
+    chunks = chunked(raw_sources(sources, stdin), chunk_size)
+    first = next(chunks, None)
+    if first is None:
+        return
+    second = next(chunks, None)
+    if second is None:  # one chunk: no worker start-up
+        yield from _decide_and_render(Engine(chunk_size), first, fmt)
+        return
+    # forkserver: replacement workers are forked from a clean single-threaded server process
+    # (forking this process, whose pool threads are running, can deadlock a new worker).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["spinekb.bridge.engine", "spinekb.bridge.loading"])
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
+                             max_tasks_per_child=CHUNKS_PER_WORKER) as pool:
+        pending: deque[Any] = deque()
+        for chunk in chain([first, second], chunks):
+            pending.append(pool.submit(_worker_chunk, (chunk, fmt)))
             if len(pending) >= 2 * jobs:
-                yield from pending.popleft().get()
+                yield from pending.popleft().result()
         while pending:
-            yield from pending.popleft().get()
+            yield from pending.popleft().result()

@@ -97,54 +97,91 @@ def validate_data(source: str, data: Any) -> Loaded:
         return Loaded(source, error=CaseError(source, describe(error), _case_id(data)))
 
 
-def read_lines(source: str, stream: IO[str]) -> Iterator[Loaded]:
-    """Every non-blank line of a JSON Lines stream, as a case or an error."""
+@dataclass(frozen=True)
+class RawInput:
+    """One input before validation: a JSON document, an already parsed (YAML) one, or an error.
+
+    Reading is cheap and stays in the parent process; validating and deciding happen in the
+    workers, so a RawInput is what crosses the process boundary.
+    """
+
+    source: str
+    text: str | bytes | None = None
+    data: Any = None
+    error: CaseError | None = None
+
+
+def validate_raw(raw: RawInput) -> Loaded:
+    """Validate one raw input into a case or an error."""
+    if raw.error is not None:
+        return Loaded(raw.source, error=raw.error)
+    if raw.text is not None:
+        return validate_json(raw.source, raw.text)
+    return validate_data(raw.source, raw.data)
+
+
+def _failed(source: str, message: str) -> RawInput:
+    return RawInput(source, error=CaseError(source, message))
+
+
+def raw_lines(source: str, stream: IO[str]) -> Iterator[RawInput]:
+    """Every non-blank line of a JSON Lines stream."""
     for number, line in enumerate(stream, start=1):
         if line.strip():
-            yield validate_json(f"{source}:{number}", line)
+            yield RawInput(f"{source}:{number}", text=line)
 
 
-def read_file(path: Path) -> Iterator[Loaded]:
-    """The case(s) of one file: .json/.yaml hold one case, .jsonl one per line."""
+def raw_file(path: Path) -> Iterator[RawInput]:
+    """The input(s) of one file: .json/.yaml hold one case, .jsonl one per line."""
     source = str(path)
     try:
         if path.suffix == ".jsonl":
             with path.open(encoding="utf-8") as stream:
-                yield from read_lines(source, stream)
+                yield from raw_lines(source, stream)
         elif path.suffix in (".yaml", ".yml"):
             try:
                 data = yaml.safe_load(path.read_text(encoding="utf-8"))
             except yaml.YAMLError as error:
                 mark = getattr(error, "problem_mark", None)
                 where = f"line {mark.line + 1}: " if mark else ""
-                yield Loaded(source, error=CaseError(source, f"invalid YAML: {where}{getattr(error, 'problem', error)}"))
+                yield _failed(source, f"invalid YAML: {where}{getattr(error, 'problem', error)}")
                 return
-            yield validate_data(source, data)
+            yield RawInput(source, data=data)
         else:
-            yield validate_json(source, path.read_bytes())
+            yield RawInput(source, text=path.read_bytes())
     except OSError as error:
-        yield Loaded(source, error=CaseError(source, f"cannot read: {error.strerror or error}"))
+        yield _failed(source, f"cannot read: {error.strerror or error}")
     except UnicodeDecodeError:
-        yield Loaded(source, error=CaseError(source, "cannot read: not UTF-8 text"))
+        yield _failed(source, "cannot read: not UTF-8 text")
 
 
-def read_sources(sources: Iterable[str], stdin: IO[str] | None = None) -> Iterator[Loaded]:
-    """Cases from files, folders (their case files, sorted) and ``-`` (JSON Lines on stdin)."""
+def raw_sources(sources: Iterable[str], stdin: IO[str] | None = None) -> Iterator[RawInput]:
+    """Inputs from files, folders (their case files, sorted) and ``-`` (JSON Lines on stdin)."""
     for source in sources:
         if source == "-":
-            yield from read_lines("<stdin>", stdin if stdin is not None else sys.stdin)
+            yield from raw_lines("<stdin>", stdin if stdin is not None else sys.stdin)
             continue
         path = Path(source)
         if path.is_dir():
             files = sorted(p for p in path.iterdir() if p.suffix in CASE_SUFFIXES and p.is_file())
             if not files:
-                yield Loaded(source, error=CaseError(source, "folder holds no .json, .yaml or .jsonl case file"))
+                yield _failed(source, "folder holds no .json, .yaml or .jsonl case file")
             for file in files:
-                yield from read_file(file)
+                yield from raw_file(file)
         elif path.exists():
-            yield from read_file(path)
+            yield from raw_file(path)
         else:
-            yield Loaded(source, error=CaseError(source, "no such file or folder"))
+            yield _failed(source, "no such file or folder")
+
+
+def read_file(path: Path) -> Iterator[Loaded]:
+    """The validated case(s) of one file."""
+    return (validate_raw(raw) for raw in raw_file(path))
+
+
+def read_sources(sources: Iterable[str], stdin: IO[str] | None = None) -> Iterator[Loaded]:
+    """Validated cases from files, folders and ``-`` (JSON Lines on stdin), one item per input."""
+    return (validate_raw(raw) for raw in raw_sources(sources, stdin))
 
 
 def load_case(path: str | Path) -> Case:
