@@ -13,6 +13,7 @@ clingo's symbol table does not grow with the batch.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+import re
 from itertools import islice
 from typing import TypeVar
 
@@ -26,6 +27,8 @@ from spinekb.kb import kb_text
 
 T = TypeVar("T")
 DEFAULT_CHUNK = 1000
+_NESTED = re.compile(r"\([^()]*\(")          # a parenthesis opened inside another
+_TOP_COMMA = re.compile(r",(?![^()]*\))")      # a comma not inside a (one-level) argument
 TRACE_SHOW = "\n#show holds/2.\nranked(C, X, P) :- denied(C, X), pathway_study(P, X).\n"
 
 
@@ -85,22 +88,21 @@ class Engine:
 def rank_pathways(kb: StaticKB, atoms: SolverAtoms) -> None:
     """Fill ``gap`` and ``closest`` for each denied study from the solver's ``unmet`` atoms.
 
-    A ranked pathway's gap is how many of its conditions the solver found unmet. The closest
-    pathways are those with the smallest gap among the candidates whose scope the case presents
-    (``in_scope`` atoms), or among all candidates when none is in scope; ties are all kept. In a
-    batch the solver reports unmet conditions of those ranked candidates only; with ``trace``
-    (explanations) it reports them for every candidate, so ``gap`` covers them all.
+    A ranked pathway's gap is how many of its conditions the solver found unmet; the closest are
+    those with the smallest gap (ties kept). Ranked are the candidates whose scope the case
+    presents (``in_scope``); with ``trace`` (explanations) every candidate is ranked, the ones in
+    scope first. A batch study with no candidate in scope has no closest pathway: its record
+    names the presentations the candidates address instead.
     """
     for cpt, decision in atoms.decisions.items():
         if decision != "denied":
             continue
         candidates = kb.pathways_for(cpt)
-        if not candidates:
+        in_scope = atoms.in_scope.get(cpt, [])
+        ranked = in_scope or (candidates if atoms.traced else [])
+        if not ranked:
             continue
-        ranked = atoms.in_scope.get(cpt) or candidates
-        # every candidate the solver reported on (all of them when tracing), the ranked ones at least
-        gaps = {p: len(atoms.unmet.get((cpt, p), ())) for p in candidates
-                if p in ranked or atoms.traced}
+        gaps = {p: len(atoms.unmet.get((cpt, p), ())) for p in (candidates if atoms.traced else ranked)}
         atoms.gap[cpt] = gaps
         fewest = min(gaps[p] for p in ranked)
         atoms.closest[cpt] = sorted(p for p in ranked if gaps[p] == fewest)
@@ -113,15 +115,19 @@ def split_atom(text: str) -> tuple[str, list[str]]:
 
     >>> split_atom('unmet(3,"72148",sp5_1_p_mri,sp1_0_simultaneous(lumbar))')
     ('unmet', ['3', '72148', 'sp5_1_p_mri', 'sp1_0_simultaneous(lumbar)'])
+    >>> split_atom('v(1,f(g(a,b),c),"x")')
+    ('v', ['1', 'f(g(a,b),c)', 'x'])
     """
     open_at = text.find("(")
     if open_at < 0:
         return text, []
     inner = text[open_at + 1:-1]
-    if "(" not in inner and "\\" not in inner:
-        pieces = inner.split('"')
-        if not any("," in piece for piece in pieces[1::2]):  # no comma inside a string
+    if "\\" not in inner and not any("," in piece for piece in inner.split('"')[1::2]):
+        # no escape and no comma inside a string: the common cases split without a scan
+        if "(" not in inner:
             return text[:open_at], [_unquote(a) for a in inner.split(",")]
+        if not _NESTED.search(inner):  # arguments nest at most one level: f(a), g(b,c)
+            return text[:open_at], [_unquote(a) for a in _TOP_COMMA.split(inner)]
     args: list[str] = []
     depth, start, quoted, escaped = 0, open_at + 1, False, False
     for i in range(open_at + 1, len(text) - 1):
@@ -184,6 +190,10 @@ def _collect(atoms: SolverAtoms, name: str, args: list[str]) -> None:
         atoms.violations.append(args[0])
 
 
+def _section_order(section: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"[0-9]+", section))
+
+
 def met_criteria(kb: StaticKB, root: str, holds: set[str]) -> list[str]:
     """The criteria below a held ``root`` that carried it.
 
@@ -242,6 +252,12 @@ def study_decision(kb: StaticKB, cpt: str, atoms: SolverAtoms) -> StudyDecision:
                     criteria.append(condition)
                 reasons.append(f"{kb.section_of(pathway)} {pathway}: not met: {condition}: "
                                f"{kb.text_of(condition)}")
+        if not atoms.closest.get(cpt) and cpt not in atoms.no_pathway:
+            scopes = sorted({(kb.section_of(p), q) for p in kb.pathways_for(cpt) for q in kb.scopes.get(p, [])},
+                            key=lambda sq: (_section_order(sq[0]), sq[1]))
+            reasons.append("no pathway for this study addresses the case's presentation; the case would "
+                           "need to present one of: " + "; ".join(
+                               f"{section} {q}: {kb.text_of(q)}" for section, q in scopes))
         for alternative, pathway in sorted(atoms.alternatives.get(cpt, [])):
             reasons.append(f"instead, CPT {alternative} would be supported by {pathway} "
                            f"({kb.section_of(pathway)})")

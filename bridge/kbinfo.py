@@ -56,9 +56,11 @@ class StaticKB:
     excludes: dict[str, list[str]] = field(default_factory=dict)       # criterion -> CPTs
     not_indicated: dict[str, list[str]] = field(default_factory=dict)  # criterion -> CPTs
     redirects: dict[str, list[str]] = field(default_factory=dict)      # criterion -> targets
+    scopes: dict[str, list[str]] = field(default_factory=dict)         # pathway -> criteria
     codes: dict[str, Code] = field(default_factory=dict)
     sections: dict[str, str] = field(default_factory=dict)
     encoded: set[str] = field(default_factory=set)
+    _by_study: dict[str, list[str]] | None = field(default=None, repr=False)
 
     def children(self, criterion: str) -> list[tuple[str, str]]:
         """The sub-criteria of a criterion, each with how it combines (all/any/none)."""
@@ -67,8 +69,14 @@ class StaticKB:
                 + [("none", q) for q in self.none_of.get(criterion, [])])
 
     def pathways_for(self, cpt: str) -> list[str]:
-        """Every pathway that names ``cpt`` among its studies."""
-        return [p for p, codes in self.pathway_studies.items() if cpt in codes]
+        """Every pathway that names ``cpt`` among its studies (a fresh list, in KB order)."""
+        if self._by_study is None:
+            index: dict[str, list[str]] = {}
+            for pathway, codes in self.pathway_studies.items():
+                for code in codes:
+                    index.setdefault(code, []).append(pathway)
+            self._by_study = index
+        return list(self._by_study.get(cpt, ()))
 
     def section_of(self, criterion: str) -> str:
         """The section a criterion or pathway belongs to."""
@@ -106,8 +114,9 @@ def static_kb() -> StaticKB:
             kb.pathways[args[0]] = args[1]
         elif name == "pathway_study" and len(args) == 2:
             _append(kb.pathway_studies, *args)
-        elif name in ("all_of", "any_of", "none_of", "excludes", "not_indicated", "redirect") and len(args) == 2:
-            _append(getattr(kb, {"redirect": "redirects"}.get(name, name)), *args)
+        elif name in ("all_of", "any_of", "none_of", "excludes", "not_indicated", "redirect", "scope") \
+                and len(args) == 2:
+            _append(getattr(kb, {"redirect": "redirects", "scope": "scopes"}.get(name, name)), *args)
         elif name == "cpt" and len(args) == 5:
             kb.codes[args[0]] = Code(*args, in_spine_table=True)
         elif name == "section" and len(args) == 2:

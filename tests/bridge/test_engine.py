@@ -55,3 +55,16 @@ def test_split_atom_handles_nested_terms_and_strings():
     assert split_atom("decision(0,\"72148\",approved)") == ("decision", ["0", "72148", "approved"])
     assert split_atom('v(1,"a, b",f(x,y))') == ("v", ["1", "a, b", "f(x,y)"])
     assert split_atom("flag") == ("flag", [])
+
+
+def test_batch_record_without_pathway_in_scope_names_the_presentations_needed():
+    """Batch mode: no candidate in scope -> no closest pathway; the reason names what the case
+    would need to present (each candidate's scope criterion, with its section and words)."""
+    case = copy.deepcopy(NO_TRIAL)
+    case["episode"]["condition"] = "other"
+    result = Engine().evaluate_one(Case.model_validate(case))
+    study = result.studies[0]
+    assert study.decision == "denied" and study.pathways == []
+    need = next(r for r in study.reasons if r.startswith("no pathway for this study addresses"))
+    assert "SP-5.1 sp5_1_applies: Low Back (Lumbar Spine) Pain without Neurological Features" in need
+    assert "SP-1.2 sp1_2_cauda_equina" in need
