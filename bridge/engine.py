@@ -20,6 +20,7 @@ from typing import TypeVar
 import clingo
 
 from spinekb.bridge.facts import case_facts
+from spinekb.bridge.kbast import kb_structure
 from spinekb.bridge.kbinfo import StaticKB, render, static_kb
 from spinekb.bridge.models import Case
 from spinekb.bridge.records import CaseResult, SolverAtoms, StudyDecision
@@ -49,6 +50,7 @@ class Engine:
         self.trace = trace
         self.kb: StaticKB = static_kb()
         self._program = kb_text() + (TRACE_SHOW if trace else "")
+        self._wanted = kb_structure().case_inputs
 
     def evaluate(self, cases: Iterable[Case]) -> Iterator[CaseResult]:
         """Decide every case, in input order, ``chunk_size`` cases per grounding."""
@@ -65,7 +67,7 @@ class Engine:
         ctl.add("base", [], self._program)
         with ctl.backend() as backend:
             for index, case in enumerate(cases):
-                for symbol in case_facts(index, case):
+                for symbol in case_facts(index, case, self._wanted):
                     backend.add_rule([backend.add_atom(symbol)])
         ctl.ground([("base", [])])
         atoms = [SolverAtoms() for _ in cases]

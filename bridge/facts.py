@@ -45,14 +45,20 @@ def _string(value: str) -> Symbol:
     return String(value)
 
 
-def case_facts(index: int, case: Case) -> list[Symbol]:
-    """All facts of one case, each with ``index`` as first argument."""
+def case_facts(index: int, case: Case, wanted: frozenset[str] | None = None) -> list[Symbol]:
+    """The facts of one case, each with ``index`` as first argument.
+
+    ``wanted`` limits them to the predicates the KB reads (``kbast.kb_structure().case_inputs``):
+    a fact no rule reads changes no decision, and a batch need not build it. ``None``: all.
+    """
     c = _number(index)
     origin = case.request.date
     facts: list[Symbol] = []
+    append = facts.append
 
     def fact(name: str, *args: Symbol) -> None:
-        facts.append(Function(name, [c, *args]))
+        if wanted is None or name in wanted:
+            append(Function(name, [c, *args]))
 
     def day(when: dt.date) -> Symbol:
         return _number((when - origin).days)

@@ -69,6 +69,8 @@ class KbStructure:
     inputs: Mapping[str, frozenset[str]]
     helpers: Mapping[str, frozenset[str]]
     rules: Mapping[str, tuple[RuleLocation, ...]] = field(repr=False)
+    #: every case predicate (name) some rule of the base program reads: the facts worth emitting
+    case_inputs: frozenset[str] = frozenset()
 
     def rules_of(self, family: str) -> tuple[RuleLocation, ...]:
         """The locations of the ``holds`` rules of a criterion family (empty if it has none)."""
@@ -211,11 +213,13 @@ def parse_structure(text: str) -> KbStructure:
         seen = _reachable(("family", family), reads)
         inputs[family] = frozenset(case_names[n] for kind, n in seen if kind == "pred" and n in case_names)
         helpers[family] = frozenset(n for kind, n in seen if kind == "pred" and n not in case_names)
+    read_anywhere = {n for body in reads.values() for kind, n in body if kind == "pred" and n in case_names}
     return KbStructure(
         defined=defined,
         inputs=MappingProxyType(inputs),
         helpers=MappingProxyType(helpers),
         rules=MappingProxyType({f: tuple(found) for f, found in rules.items()}),
+        case_inputs=frozenset(case_names[n] for n in read_anywhere),
     )
 
 
