@@ -98,13 +98,20 @@ def _worker_chunk(args: tuple[list[RawInput], str]) -> list[Rendered]:
 def render_batch(sources: Iterable[str], fmt: str = "jsonl", jobs: int = 1, stdin: IO[str] | None = None,
                  chunk_size: int = DEFAULT_CHUNK) -> Iterator[Rendered]:
     """Decide and render every input of ``sources`` in order, with ``jobs`` recycled workers."""
+    for chunk in render_chunks(sources, fmt, jobs, stdin, chunk_size):
+        yield from chunk
+
+
+def render_chunks(sources: Iterable[str], fmt: str = "jsonl", jobs: int = 1, stdin: IO[str] | None = None,
+                  chunk_size: int = DEFAULT_CHUNK) -> Iterator[list[Rendered]]:
+    """:func:`render_batch` a chunk at a time (a writer can write each chunk in one call)."""
     chunks = chunked(raw_sources(sources, stdin), chunk_size)
     first = next(chunks, None)
     if first is None:
         return
     second = next(chunks, None)
     if second is None:  # one chunk: no worker start-up
-        yield from _decide_and_render(Engine(chunk_size), first, fmt)
+        yield _decide_and_render(Engine(chunk_size), first, fmt)
         return
     # forkserver: replacement workers are forked from a clean single-threaded server process
     # (forking this process, whose pool threads are running, can deadlock a new worker).
@@ -116,6 +123,6 @@ def render_batch(sources: Iterable[str], fmt: str = "jsonl", jobs: int = 1, stdi
         for chunk in chain([first, second], chunks):
             pending.append(pool.submit(_worker_chunk, (chunk, fmt)))
             if len(pending) >= 2 * jobs:
-                yield from pending.popleft().result()
+                yield pending.popleft().result()
         while pending:
-            yield from pending.popleft().result()
+            yield pending.popleft().result()

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from spinekb.bridge.batch import FORMATS, render_batch
+from spinekb.bridge.batch import FORMATS, render_chunks
 from spinekb.bridge.engine import DEFAULT_CHUNK
 
 
@@ -28,22 +28,25 @@ def evaluate(sources: tuple[str, ...], fmt: str, jobs: int | None, chunk_size: i
     jobs = jobs or max(1, min(os.cpu_count() or 1, 8))
     progress = _Progress() if sys.stderr.isatty() else None
     rejected = 0
-    first = True
-    if fmt == "json":
-        click.echo("[")
-    for rendered in render_batch(sources, fmt, jobs, sys.stdin, chunk_size):
-        if rendered.error:
-            rejected += 1
-            click.echo(rendered.error, err=True)
+    out, err = sys.stdout, sys.stderr
+    separator = "[\n" if fmt == "json" else ""
+    for chunk in render_chunks(sources, fmt, jobs, sys.stdin, chunk_size):
+        errors = [r.error for r in chunk if r.error]
+        rejected += len(errors)
+        if errors:
+            err.write("".join(line + "\n" for line in errors))
+            err.flush()
+        texts = [r.text for r in chunk if r.text or fmt != "text"]
         if fmt == "json":
-            click.echo(("" if first else ",\n") + rendered.text, nl=False)
-        elif rendered.text:
-            click.echo(rendered.text)
-        first = False
+            out.write(separator + ",\n".join(texts))
+            separator = ",\n"
+        else:
+            out.write("".join(text + "\n" for text in texts))
         if progress:
-            progress.tick()
+            progress.tick(len(chunk))
     if fmt == "json":
-        click.echo("\n]")
+        out.write("[\n]\n" if separator == "[\n" else "\n]\n")
+    out.flush()
     if progress:
         progress.done()
     sys.exit(2 if rejected else 0)
@@ -55,10 +58,9 @@ class _Progress:
     def __init__(self) -> None:
         self.count = 0
 
-    def tick(self) -> None:
-        self.count += 1
-        if self.count % 1000 == 0:
-            click.echo(f"\r{self.count} cases", err=True, nl=False)
+    def tick(self, cases: int) -> None:
+        self.count += cases
+        click.echo(f"\r{self.count} cases", err=True, nl=False)
 
     def done(self) -> None:
         if self.count >= 1000:
