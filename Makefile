@@ -24,10 +24,12 @@ env: $(BIN)/spinekb graphviz
 demo: env
 	@mkdir -p $(OUT)
 	$(BIN)/spinekb evaluate examples/cases
-	$(BIN)/spinekb evaluate examples/cases --format jsonl > $(OUT)/decisions.jsonl || true
+	$(BIN)/spinekb evaluate examples/cases --format jsonl > $(OUT)/decisions.jsonl
+	$(BIN)/spinekb explain examples/cases/denied-no-trial.json --study 72148 > $(OUT)/denied-no-trial.txt
 	$(BIN)/spinekb explain examples/cases/denied-no-trial.json --study 72148 --format svg -o $(OUT)/denied-no-trial.svg
 	$(BIN)/spinekb explain examples/cases/denied-no-trial.json --study 72148 --format png -o $(OUT)/denied-no-trial.png
 	@echo "decisions: $(OUT)/decisions.jsonl"
+	@echo "why not (text): $(OUT)/denied-no-trial.txt"
 	@echo "explanation graph: $(OUT)/denied-no-trial.svg and $(OUT)/denied-no-trial.png"
 
 test: env

@@ -119,7 +119,7 @@ class Explanation:
                     if not (e.relation == "candidate pathway"
                             and e.child.removeprefix("criterion:") not in self.closest)}
         full = {self.root} | _reachable(self, detailed)
-        keep_edges = [e for e in self.edges if e.parent in full]
+        keep_edges = [e for e in self.edges if e.parent in full and e.child in full]
         shown = set(full)
         for edge in self.below(self.root):
             if edge.child not in full:
@@ -142,12 +142,19 @@ class Explanation:
 
 
 def _reachable(explanation: Explanation, starts: set[str]) -> set[str]:
-    """``starts`` and every node below them."""
+    """``starts`` and every node below them, except below the options of an unmet any-of: those
+    are shown as the options the case could meet, their own conditions left to the text."""
     seen: set[str] = set()
     stack = list(starts)
     while stack:
         key = stack.pop()
-        if key not in seen:
-            seen.add(key)
-            stack.extend(e.child for e in explanation.below(key))
+        if key in seen:
+            continue
+        seen.add(key)
+        node = explanation.nodes.get(key)
+        children = [e.child for e in explanation.below(key)]
+        if node is not None and node.combine == "any" and node.met is False:
+            seen.update(children)  # the options, not their subtrees
+        else:
+            stack.extend(children)
     return seen
