@@ -30,6 +30,7 @@ T = TypeVar("T")
 DEFAULT_CHUNK = 1000
 _NESTED = re.compile(r"\([^()]*\(")          # a parenthesis opened inside another
 _TOP_COMMA = re.compile(r",(?![^()]*\))")      # a comma not inside a (one-level) argument
+FILTER_FROM = 100  # chunks of at least this many cases emit only the facts the KB reads
 TRACE_SHOW = "\n#show holds/2.\nranked(C, X, P) :- denied(C, X), pathway_study(P, X).\n"
 
 
@@ -50,7 +51,8 @@ class Engine:
         self.trace = trace
         self.kb: StaticKB = static_kb()
         self._program = kb_text() + (TRACE_SHOW if trace else "")
-        self._wanted = kb_structure().case_inputs
+        self._wanted: frozenset[str] | None = None
+        self._filter_facts = True
 
     def evaluate(self, cases: Iterable[Case]) -> Iterator[CaseResult]:
         """Decide every case, in input order, ``chunk_size`` cases per grounding."""
@@ -65,9 +67,10 @@ class Engine:
         """Ground and solve one chunk of cases together; one result per case, in order."""
         ctl = clingo.Control(["--warn=none"])
         ctl.add("base", [], self._program)
+        wanted = self._fact_filter(len(cases))
         with ctl.backend() as backend:
             for index, case in enumerate(cases):
-                for symbol in case_facts(index, case, self._wanted):
+                for symbol in case_facts(index, case, wanted):
                     backend.add_rule([backend.add_atom(symbol)])
         ctl.ground([("base", [])])
         atoms = [SolverAtoms() for _ in cases]
@@ -79,6 +82,15 @@ class Engine:
                 name, args = split_atom(str(symbol))
                 _collect(atoms[int(args[0])], name, args[1:])
         return [self._result(case, found) for case, found in zip(cases, atoms)]
+
+    def _fact_filter(self, cases: int) -> frozenset[str] | None:
+        """The case predicates worth emitting: those the KB reads. Working that out parses the
+        KB (a few hundred ms), which pays off only on chunks of many cases."""
+        if not self._filter_facts or cases < FILTER_FROM:
+            return None
+        if self._wanted is None:
+            self._wanted = kb_structure().case_inputs
+        return self._wanted
 
     def _result(self, case: Case, atoms: SolverAtoms) -> CaseResult:
         atoms.traced = self.trace

@@ -103,7 +103,11 @@ def static_kb() -> StaticKB:
     ctl.add("base", [], kb_text())
     ctl.ground([("base", [])])
     kb = StaticKB(version=kb_version())
-    for atom in ctl.symbolic_atoms:
+    wanted = [("criterion", 3), ("pathway", 2), ("pathway_study", 2), ("all_of", 2), ("any_of", 2),
+              ("none_of", 2), ("excludes", 2), ("not_indicated", 2), ("redirect", 2), ("scope", 2),
+              ("cpt", 5), ("section", 2), ("encoded", 1)]
+    atoms = (atom for signature in wanted for atom in ctl.symbolic_atoms.by_signature(*signature))
+    for atom in atoms:
         if not atom.is_fact:
             continue
         sym = atom.symbol
