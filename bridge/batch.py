@@ -29,8 +29,9 @@ from spinekb.bridge.loading import Loaded, RawInput, raw_sources, validate_raw
 from spinekb.bridge.records import CaseError, CaseResult
 
 Outcome = Union[CaseResult, CaseError]
-#: Chunks a worker decides before it is replaced by a fresh process (10,000 cases by default).
-CHUNKS_PER_WORKER = 10
+#: Chunks a worker decides before it is replaced by a fresh process (4,000 cases by default).
+#: Replacements are cheap: workers fork from a server that has the KB loaded (bridge/warm.py).
+CHUNKS_PER_WORKER = 4
 FORMATS = ("text", "json", "jsonl")
 
 
@@ -116,7 +117,7 @@ def render_chunks(sources: Iterable[str], fmt: str = "jsonl", jobs: int = 1, std
     # forkserver: replacement workers are forked from a clean single-threaded server process
     # (forking this process, whose pool threads are running, can deadlock a new worker).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["spinekb.bridge.engine", "spinekb.bridge.loading"])
+    context.set_forkserver_preload(["spinekb.bridge.warm", "spinekb.bridge.engine", "spinekb.bridge.loading"])
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
                              max_tasks_per_child=CHUNKS_PER_WORKER) as pool:
         pending: deque[Any] = deque()

@@ -1,0 +1,16 @@
+"""Importing this module loads and analyses the KB once (text, static atoms, structure).
+
+Batch workers are forked from a server process that imports it first, so every worker, and
+every replacement of a recycled worker, starts with the KB already parsed and analysed.
+"""
+from __future__ import annotations
+
+from spinekb.bridge.kbast import kb_structure
+from spinekb.bridge.kbinfo import static_kb
+from spinekb.bridge.vocabulary import vocabulary
+from spinekb.kb import kb_text
+
+kb_text()
+static_kb()
+kb_structure()
+vocabulary()
