@@ -23,6 +23,7 @@ import platform
 import shutil
 import statistics
 import subprocess
+import threading
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -51,11 +52,52 @@ def spinekb_command() -> str:
 
 @dataclass
 class ChildRun:
-    """One subprocess: wall time, exit code, and its own peak resident memory."""
+    """One subprocess: wall time, exit code, and peak resident memory of its process tree."""
 
     seconds: float
     returncode: int
-    max_rss_mb: float
+    max_rss_mb: float      # the largest single process of the tree (the child or a worker)
+    total_rss_mb: float = 0.0  # the largest sum over the tree at one moment
+
+
+def _tree_rss_kb(root: int) -> list[int]:
+    """VmRSS (KiB) of ``root`` and every process below it (workers of a fork server included)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields.get("PPid", "0").strip() or 0)
+        rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0] or 0)
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return [rss.get(pid, 0) for pid in tree]
+
+
+class _TreeSampler(threading.Thread):
+    """Samples the memory of a process tree every 0.5 s until stopped."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root, self.single_kb, self.total_kb = root, 0, 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.5):
+            sizes = _tree_rss_kb(self.root)
+            if sizes:
+                self.single_kb = max(self.single_kb, max(sizes))
+                self.total_kb = max(self.total_kb, sum(sizes))
 
 
 def run_child(args: list[str], stdin: Path | None = None, stdout: Path | None = None) -> ChildRun:
@@ -63,15 +105,20 @@ def run_child(args: list[str], stdin: Path | None = None, stdout: Path | None = 
     with open(stdin or os.devnull, "rb") as fin, open(stdout or os.devnull, "wb") as fout:
         start = time.perf_counter()
         child = subprocess.Popen(args, stdin=fin, stdout=fout, stderr=subprocess.PIPE, cwd=ROOT)
+        sampler = _TreeSampler(child.pid)
+        sampler.start()
         # wait4 reports this child's own usage (getrusage(RUSAGE_CHILDREN) would be the
         # maximum over every child so far, hiding the 10k figure behind the 100k one)
         stderr = child.stderr.read() if child.stderr else b""
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
+        sampler.stopped.set()
+        sampler.join()
         child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0,):
         sys.stderr.write(stderr.decode(errors="replace")[-2000:])
-    return ChildRun(seconds, child.returncode, usage.ru_maxrss / 1024)  # Linux: KiB
+    single = max(usage.ru_maxrss, sampler.single_kb)  # Linux: KiB
+    return ChildRun(seconds, child.returncode, single / 1024, max(single, sampler.total_kb) / 1024)
 
 
 def cases_file(n: int, seed: int) -> Path:
@@ -96,6 +143,7 @@ class Throughput:
     seconds: float
     cases_per_second: float
     max_rss_mb: float
+    total_rss_mb: float
     decisions: dict[str, int]
     errors: int
 
@@ -104,7 +152,7 @@ def throughput(command: str, n: int, seed: int, jobs: int) -> Throughput:
     """Evaluate ``n`` cases from a JSON Lines file in one subprocess call."""
     source = cases_file(n, seed)
     target = OUT / f"decisions-{n}-j{jobs}.jsonl"
-    args = [command, "evaluate", "-", "--format", "jsonl"] + (["--jobs", str(jobs)] if jobs > 1 else [])
+    args = [command, "evaluate", "-", "--format", "jsonl", "--jobs", str(jobs)]
     run = run_child(args, stdin=source, stdout=target)
     decisions: dict[str, int] = {}
     errors = records = 0
@@ -119,7 +167,7 @@ def throughput(command: str, n: int, seed: int, jobs: int) -> Throughput:
                 decisions[study["decision"]] = decisions.get(study["decision"], 0) + 1
     if run.returncode != 0 or records != n:
         sys.exit(f"error: evaluate exited {run.returncode} with {records} records for {n} cases")
-    return Throughput(n, jobs, run.seconds, n / run.seconds, run.max_rss_mb, decisions, errors)
+    return Throughput(n, jobs, run.seconds, n / run.seconds, run.max_rss_mb, run.total_rss_mb, decisions, errors)
 
 
 def median_child_seconds(args: list[str], repeat: int) -> tuple[float, list[float]]:
@@ -223,12 +271,13 @@ def print_table(figures: dict) -> None:
     env = figures["environment"]
     print(f"\nspinekb benchmark  ({env['cpus']} CPUs, Python {env['python']}, clingo {env['clingo']}, "
           f"commit {env['commit']}, {env['kb_version']})")
-    print(f"{'run':<34}{'wall s':>9}{'cases/s':>10}{'max RSS MB':>12}  decisions")
+    print(f"{'run':<34}{'wall s':>9}{'cases/s':>10}{'RSS MB (max 1)':>15}{'(all)':>8}  decisions")
     for r in figures["throughput"]:
         label = f"evaluate {r['cases']:,} cases, jobs={r['jobs']}"
         decided = ", ".join(f"{k} {v:,}" for k, v in sorted(r["decisions"].items()))
         mark = "" if r["cases_per_second"] >= figures["target_cases_per_second"] else " *"
-        print(f"{label:<34}{r['seconds']:>9.2f}{r['cases_per_second']:>10,.0f}{r['max_rss_mb']:>12.1f}"
+        print(f"{label:<34}{r['seconds']:>9.2f}{r['cases_per_second']:>10,.0f}{r['max_rss_mb']:>15.1f}"
+              f"{r['total_rss_mb']:>8.0f}"
               f"  {decided}; errors {r['errors']}{mark}")
     for jobs, m in figures["memory_flat"].items():
         print(f"memory {jobs}: {m['rss_small_mb']:.1f} MB -> {m['rss_large_mb']:.1f} MB "
