@@ -28,10 +28,7 @@ class UnknownStudy(ValueError):
 
 def tracing_engine() -> Engine:
     """An engine that reports every criterion's status, as explanations need."""
-    try:
-        return Engine(trace=True)  # type: ignore[call-arg]
-    except TypeError:  # an engine that always reports every criterion
-        return Engine()
+    return Engine(trace=True)
 
 
 def explain_study(engine: Engine, case: Case, cpt: str | None = None) -> Explanation:
@@ -41,7 +38,7 @@ def explain_study(engine: Engine, case: Case, cpt: str | None = None) -> Explana
     ``engine`` must report every criterion (:func:`tracing_engine`). Raises
     :class:`UnknownStudy` (one-line message) when the case does not request ``cpt``.
     """
-    if not getattr(engine, "trace", True):
+    if not engine.trace:
         raise ValueError("explanations need every criterion's status: use tracing_engine()")
     requested = ", ".join(case.request.cpt)
     if cpt is None:
