@@ -21,7 +21,7 @@ import clingo
 
 from spinekb.bridge.facts import case_facts
 from spinekb.bridge.kbast import kb_structure
-from spinekb.bridge.kbinfo import StaticKB, render, static_kb
+from spinekb.bridge.kbinfo import StaticKB, static_kb
 from spinekb.bridge.models import Case
 from spinekb.bridge.records import CaseResult, SolverAtoms, StudyDecision
 from spinekb.kb import kb_text
@@ -186,10 +186,6 @@ def _collect(atoms: SolverAtoms, name: str, args: list[str]) -> None:
         atoms.unmet.setdefault((args[0], args[1]), []).append(args[2])
     elif name == "in_scope":
         atoms.in_scope.setdefault(args[0], []).append(args[1])
-    elif name == "gap":
-        atoms.gap.setdefault(args[0], {})[args[1]] = int(args[2])
-    elif name == "closest":
-        atoms.closest.setdefault(args[0], []).append(args[1])
     elif name == "alternative":
         atoms.alternatives.setdefault(args[0], []).append((args[1], args[2]))
     elif name == "advised_against":
