@@ -95,7 +95,7 @@ class Engine:
     def _result(self, case: Case, atoms: SolverAtoms) -> CaseResult:
         atoms.traced = self.trace
         rank_pathways(self.kb, atoms)
-        studies = [study_decision(self.kb, cpt, atoms) for cpt in case.request.cpt]
+        studies = [study_decision(self.kb, cpt, atoms) for cpt in case.request.codes]
         return CaseResult(case.request.id, self.kb.version, studies, atoms)
 
 

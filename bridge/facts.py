@@ -23,9 +23,11 @@ import datetime as dt
 from enum import Enum
 from functools import cache
 
+from dataclasses import dataclass
+
 from clingo import Function, Number, String, Symbol
 
-from spinekb.bridge.models import Case
+from spinekb.bridge.models import Case, level_constant
 
 
 @cache
@@ -63,14 +65,19 @@ def case_facts(index: int, case: Case, wanted: frozenset[str] | None = None) -> 
     def day(when: dt.date) -> Symbol:
         return _number((when - origin).days)
 
+    def level(text: str) -> Symbol:
+        return _const(level_constant(text))
+
     request = case.request
     fact("case")
-    for code in request.cpt:
+    for code in request.codes:
         fact("requested", _string(code))
     fact("purpose", _const(request.purpose))
     if request.requester:
         fact("requester", _const(request.requester))
-    for technique in request.techniques:
+    for code, technique in request.study_techniques():
+        fact("study_technique", _string(code), _const(technique))
+    for technique in dict.fromkeys(t for _, t in request.study_techniques()):
         fact("technique", _const(technique))
 
     fact("age", _number(case.age_years()))
@@ -80,7 +87,8 @@ def case_facts(index: int, case: Case, wanted: frozenset[str] | None = None) -> 
     for region in episode.regions:
         fact("region", _const(region))
     fact("condition", _const(episode.condition))
-    fact("onset", day(episode.onset))
+    if episode.onset:
+        fact("onset", day(episode.onset))
     if episode.changed:
         fact("changed", day(episode.changed))
 
@@ -107,6 +115,10 @@ def case_facts(index: int, case: Case, wanted: frozenset[str] | None = None) -> 
         fact("finding", _const(finding.term))
         if finding.date:
             fact("finding_day", _const(finding.term), day(finding.date))
+        if finding.level:
+            fact("finding_level", _const(finding.term), level(finding.level))
+        if finding.side:
+            fact("finding_side", _const(finding.term), _const(finding.side))
 
     for t, trauma in enumerate(case.trauma):
         T = _number(t)
@@ -115,6 +127,10 @@ def case_facts(index: int, case: Case, wanted: frozenset[str] | None = None) -> 
             fact("trauma_factor", T, _const(factor))
         for region in trauma.regions:
             fact("trauma_region", T, _const(region))
+        if trauma.fall_height_feet is not None:
+            fact("trauma_fall_feet", T, _number(trauma.fall_height_feet))
+        if trauma.fall_stairs is not None:
+            fact("trauma_fall_stairs", T, _number(trauma.fall_stairs))
 
     for t, treatment in enumerate(case.treatments):
         T = _number(t)
@@ -125,6 +141,8 @@ def case_facts(index: int, case: Case, wanted: frozenset[str] | None = None) -> 
             fact("treatment_ongoing", T)
         if treatment.outcome:
             fact("treatment_outcome", T, _const(treatment.outcome))
+        if treatment.directed_by == "self":
+            fact("treatment_self_directed", T)
 
     for score in case.pain_scores:
         fact("pain_score", day(score.date), _number(score.vas))
@@ -137,6 +155,12 @@ def case_facts(index: int, case: Case, wanted: frozenset[str] | None = None) -> 
             fact("imaging_result", I, _const(result))
         if study.available:
             fact("imaging_available", I)
+        if study.level:
+            fact("imaging_level", I, level(study.level))
+        if study.grade is not None:
+            fact("imaging_grade", I, _number(study.grade))
+        if study.cobb_angle is not None:
+            fact("imaging_cobb", I, _number(study.cobb_angle))
 
     for i, implant in enumerate(case.implants):
         I = _number(i)
@@ -150,8 +174,14 @@ def case_facts(index: int, case: Case, wanted: frozenset[str] | None = None) -> 
         fact("procedure", P, _const(procedure.kind), day(procedure.date))
         if procedure.region:
             fact("procedure_region", P, _const(procedure.region))
-        if procedure.anterior:
+        if procedure.anterior or procedure.approach == "anterior":
             fact("procedure_anterior", P)
+        if procedure.approach:
+            fact("procedure_approach", P, _const(procedure.approach))
+        if procedure.revision:
+            fact("procedure_revision", P)
+        if procedure.level:
+            fact("procedure_level", P, level(procedure.level))
         if requested_at and procedure.time:
             elapsed = requested_at - dt.datetime.combine(procedure.date, procedure.time)
             fact("procedure_hours", P, _number(int(elapsed.total_seconds() // 3600)))
@@ -160,21 +190,84 @@ def case_facts(index: int, case: Case, wanted: frozenset[str] | None = None) -> 
         fact("plan", _const(plan.kind))
         if plan.region:
             fact("plan_region", _const(plan.kind), _const(plan.region))
+        if plan.level:
+            fact("plan_level", _const(plan.kind), level(plan.level))
         if plan.approved:
             fact("plan_approved", _const(plan.kind))
     return facts
 
 
-#: The case predicates the bridge emits (name, arity): the KB's input vocabulary.
-CASE_PREDICATES: frozenset[tuple[str, int]] = frozenset({
-    ("case", 1), ("requested", 2), ("purpose", 2), ("requester", 2), ("technique", 2),
-    ("age", 2), ("sex", 2), ("region", 2), ("condition", 2), ("onset", 2), ("changed", 2),
-    ("evaluation", 5), ("evaluation_outcome", 3), ("evaluation_by", 3), ("muscle_grade", 5),
-    ("reflex_grade", 5), ("sensory_loss", 3), ("sign", 4), ("progression", 3),
-    ("finding", 2), ("finding_day", 3), ("trauma", 3), ("trauma_factor", 3), ("trauma_region", 3),
-    ("treatment", 5), ("treatment_ongoing", 2), ("treatment_outcome", 3), ("pain_score", 3),
-    ("imaging", 5), ("imaging_contrast", 3), ("imaging_result", 3), ("imaging_available", 2),
-    ("implant", 3), ("implant_mri_conditional", 2), ("procedure", 4), ("procedure_region", 3),
-    ("procedure_anterior", 2), ("procedure_hours", 3), ("plan", 2), ("plan_region", 3),
-    ("plan_approved", 2),
-})
+@dataclass(frozen=True)
+class CasePredicate:
+    """One case predicate: its name and arity, the case field it comes from, and which of its
+    arguments (0-based, the case index being argument 0) are day numbers or hours elapsed
+    before the request."""
+
+    name: str
+    arity: int
+    field: str
+    days: tuple[int, ...] = ()
+    hours: tuple[int, ...] = ()
+
+
+#: Every case predicate the bridge emits: the KB's input vocabulary (docs/kb-conventions.md).
+#: ``case_facts`` emits nothing else (tests/bridge/test_facts.py holds it to this table).
+CASE_TABLE: tuple[CasePredicate, ...] = (
+    CasePredicate("case", 1, "(the case)"),
+    CasePredicate("requested", 2, "request.cpt"),
+    CasePredicate("study_technique", 3, "request.cpt[].techniques, request.techniques"),
+    CasePredicate("technique", 2, "request.techniques, request.cpt[].techniques"),
+    CasePredicate("purpose", 2, "request.purpose"),
+    CasePredicate("requester", 2, "request.requester"),
+    CasePredicate("age", 2, "patient.age, patient.birth_date"),
+    CasePredicate("sex", 2, "patient.sex"),
+    CasePredicate("region", 2, "episode.regions"),
+    CasePredicate("condition", 2, "episode.condition"),
+    CasePredicate("onset", 2, "episode.onset", (1,)),
+    CasePredicate("changed", 2, "episode.changed", (1,)),
+    CasePredicate("evaluation", 5, "evaluations[]", (2,)),
+    CasePredicate("evaluation_outcome", 3, "evaluations[].outcome"),
+    CasePredicate("evaluation_by", 3, "evaluations[].by"),
+    CasePredicate("muscle_grade", 5, "evaluations[].exam.muscles"),
+    CasePredicate("reflex_grade", 5, "evaluations[].exam.reflexes"),
+    CasePredicate("sensory_loss", 3, "evaluations[].exam.sensory"),
+    CasePredicate("sign", 4, "evaluations[].exam.signs"),
+    CasePredicate("progression", 3, "evaluations[].exam.progression"),
+    CasePredicate("finding", 2, "findings[].term"),
+    CasePredicate("finding_day", 3, "findings[].date", (2,)),
+    CasePredicate("finding_level", 3, "findings[].level"),
+    CasePredicate("finding_side", 3, "findings[].side"),
+    CasePredicate("trauma", 3, "trauma[]", (2,)),
+    CasePredicate("trauma_factor", 3, "trauma[].mechanism"),
+    CasePredicate("trauma_region", 3, "trauma[].regions"),
+    CasePredicate("trauma_fall_feet", 3, "trauma[].fall_height_feet"),
+    CasePredicate("trauma_fall_stairs", 3, "trauma[].fall_stairs"),
+    CasePredicate("treatment", 5, "treatments[]", (3, 4)),
+    CasePredicate("treatment_ongoing", 2, "treatments[].end (absent)"),
+    CasePredicate("treatment_outcome", 3, "treatments[].outcome"),
+    CasePredicate("treatment_self_directed", 2, "treatments[].directed_by"),
+    CasePredicate("pain_score", 3, "pain_scores[]", (1,)),
+    CasePredicate("imaging", 5, "prior_imaging[]", (4,)),
+    CasePredicate("imaging_contrast", 3, "prior_imaging[].contrast"),
+    CasePredicate("imaging_result", 3, "prior_imaging[].result"),
+    CasePredicate("imaging_available", 2, "prior_imaging[].available"),
+    CasePredicate("imaging_level", 3, "prior_imaging[].level"),
+    CasePredicate("imaging_grade", 3, "prior_imaging[].grade"),
+    CasePredicate("imaging_cobb", 3, "prior_imaging[].cobb_angle"),
+    CasePredicate("implant", 3, "implants[]"),
+    CasePredicate("implant_mri_conditional", 2, "implants[].mri_conditional"),
+    CasePredicate("procedure", 4, "procedures[]", (3,)),
+    CasePredicate("procedure_region", 3, "procedures[].region"),
+    CasePredicate("procedure_anterior", 2, "procedures[].anterior, procedures[].approach"),
+    CasePredicate("procedure_approach", 3, "procedures[].approach"),
+    CasePredicate("procedure_revision", 2, "procedures[].revision"),
+    CasePredicate("procedure_level", 3, "procedures[].level"),
+    CasePredicate("procedure_hours", 3, "procedures[].time, request.time", hours=(2,)),
+    CasePredicate("plan", 2, "plans[].kind"),
+    CasePredicate("plan_region", 3, "plans[].region"),
+    CasePredicate("plan_level", 3, "plans[].level"),
+    CasePredicate("plan_approved", 2, "plans[].approved"),
+)
+
+#: The case predicates (name, arity): derived from :data:`CASE_TABLE`.
+CASE_PREDICATES: frozenset[tuple[str, int]] = frozenset((p.name, p.arity) for p in CASE_TABLE)

@@ -45,10 +45,22 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return path
 
 
+def _plain_location(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's validator and union-tag steps: ``request.cpt[1].study.code`` -> ``request.cpt[1].code``."""
+    kept: list[Any] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        if part in ("code", "study") and i >= 2 and isinstance(loc[i - 1], int) and loc[i - 2] == "cpt":
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
 def describe(error: ValidationError) -> str:
     """The first validation problem as ``field.path: problem`` (one line)."""
     first = error.errors(include_url=False)[0]
-    loc = tuple(p for p in first["loc"] if p not in ("function-after",))
+    loc = _plain_location(tuple(first["loc"]))
     kind, message = first["type"], first["msg"]
     message = message.removeprefix("Value error, ")
     if kind == "extra_forbidden":

@@ -19,9 +19,11 @@ from __future__ import annotations
 import datetime as dt
 from enum import Enum
 from functools import cache
-from typing import Annotated, Literal, Optional
+import re
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag,
+                      field_validator, model_validator)
 
 from spinekb.bridge.vocabulary import vocabulary
 
@@ -55,7 +57,41 @@ CptCode = Annotated[str, AfterValidator(_check_cpt),
                    Field(description="A CPT code named by the guideline, e.g. \"72148\".")]
 Region = Literal["cervical", "thoracic", "lumbar", "pelvis"]
 Side = Literal["left", "right", "bilateral"]
-Outcome = Literal["improved", "no_significant_improvement", "worse"]
+Outcome = Literal["improved", "no_significant_improvement", "worse", "stable"]
+
+_LEVEL = re.compile(r"^([CTLS])([0-9]{1,2})(?:-([CTLS])?([0-9]{1,2}))?$")
+
+
+def _check_level(level: str) -> str:
+    if not _LEVEL.match(level):
+        raise ValueError(f"{level!r} is not a vertebral level such as L5, L4-5, L5-S1 or T9")
+    return level
+
+
+def level_constant(level: str) -> str:
+    """A vertebral level as the KB names it: "L4-5" and "L4-L5" -> ``l4_l5``, "L5-S1" -> ``l5_s1``.
+
+        >>> level_constant("L4-5"), level_constant("T9"), level_constant("L5-S1")
+        ('l4_l5', 't9', 'l5_s1')
+    """
+    match = _LEVEL.match(level)
+    assert match, level
+    first, number, second, other = match.groups()
+    name = f"{first}{number}".lower()
+    return f"{name}_{(second or first)}{other}".lower() if other else name
+
+
+Level = Annotated[str, AfterValidator(_check_level),
+                  Field(description="A vertebral level or segment: \"L5\", \"L4-5\" (= \"L4-L5\"), \"L5-S1\", \"T9\".")]
+
+
+def _naive_time(value: Optional[dt.time]) -> Optional[dt.time]:
+    if value is not None and value.tzinfo is not None:
+        raise ValueError("give a local time without a UTC offset (the request's own clock)")
+    return value
+
+
+LocalTime = Annotated[dt.time, AfterValidator(_naive_time)]
 
 
 class Purpose(str, Enum):
@@ -64,6 +100,7 @@ class Purpose(str, Enum):
     diagnosis = "diagnosis"
     preoperative_planning = "preoperative_planning"
     follow_up = "follow_up"
+    surveillance = "surveillance"
     pre_injection = "pre_injection"
     pre_stimulator = "pre_stimulator"
     post_procedure = "post_procedure"
@@ -91,23 +128,56 @@ class Technique(str, Enum):
     intraoperative = "intraoperative"
 
 
+class RequestedStudy(Model):
+    """One requested study with the special techniques requested for it alone."""
+
+    code: CptCode
+    techniques: tuple[Technique, ...] = Field((), description="Special techniques of this study.")
+
+
+def _study_kind(value: Any) -> str:
+    return "study" if isinstance(value, (dict, RequestedStudy)) else "code"
+
+
+StudyItem = Annotated[Union[Annotated[CptCode, Tag("code")], Annotated[RequestedStudy, Tag("study")]],
+                      Discriminator(_study_kind)]
+
+
 class Request(Model):
     """The imaging request."""
 
     id: str = Field(min_length=1, max_length=200, description="The request (case) identifier.")
     date: dt.date = Field(description="The request date; every other date is counted back from it.")
-    time: Optional[dt.time] = Field(None, description="Time of the request, where hours matter (SP-16.4).")
-    cpt: tuple[CptCode, ...] = Field(min_length=1, description="The requested studies, one CPT code each.")
+    time: Optional[LocalTime] = Field(None, description="Local time of the request, where hours matter (SP-16.4).")
+    cpt: tuple[StudyItem, ...] = Field(
+        min_length=1, description="The requested studies: a CPT code each, or {code, techniques} "
+                                  "where a technique applies to that study alone.")
     purpose: Purpose = Field(description="Why the studies are requested.")
     requester: Optional[Requester] = Field(None, description="Who requests, where the text cares.")
-    techniques: tuple[Technique, ...] = Field((), description="Special techniques requested.")
+    techniques: tuple[Technique, ...] = Field((), description="Special techniques requested for every study.")
 
     @field_validator("cpt")
     @classmethod
-    def _distinct_codes(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+    def _distinct_codes(cls, items: tuple[Union[str, RequestedStudy], ...]) -> tuple[Union[str, RequestedStudy], ...]:
+        codes = [item if isinstance(item, str) else item.code for item in items]
         if len(set(codes)) != len(codes):
             raise ValueError("a CPT code is requested twice")
-        return codes
+        return items
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The requested CPT codes, in request order."""
+        return tuple(item if isinstance(item, str) else item.code for item in self.cpt)
+
+    def study_techniques(self) -> list[tuple[str, Technique]]:
+        """(code, technique) for every requested study: its own techniques and the request's."""
+        pairs: list[tuple[str, Technique]] = []
+        for item in self.cpt:
+            code = item if isinstance(item, str) else item.code
+            own = () if isinstance(item, str) else item.techniques
+            for technique in dict.fromkeys((*self.techniques, *own)):
+                pairs.append((code, technique))
+        return pairs
 
 
 class Patient(Model):
@@ -155,14 +225,16 @@ class Condition(str, Enum):
 class Episode(Model):
     """The current episode: where, what, and since when."""
 
-    regions: tuple[Region, ...] = Field(min_length=1, description="Symptomatic spinal region(s).")
+    regions: tuple[Region, ...] = Field(min_length=1, description="Symptomatic (or imaged) spinal region(s).")
     condition: Condition = Field(description="The presenting condition.")
-    onset: dt.date = Field(description="When the current episode of symptoms started.")
+    onset: Optional[dt.date] = Field(None, description="When the current episode of symptoms started; "
+                                     "absent where there is no current episode (surveillance, follow-up, "
+                                     "preoperative planning, an asymptomatic finding).")
     changed: Optional[dt.date] = Field(None, description="When the symptoms last changed, if they did.")
 
     @model_validator(mode="after")
     def _changed_after_onset(self) -> "Episode":
-        if self.changed is not None and self.changed < self.onset:
+        if self.changed is not None and self.onset is not None and self.changed < self.onset:
             raise ValueError(f"changed: is before onset ({self.changed} < {self.onset})")
         return self
 
@@ -196,7 +268,7 @@ class ReflexGrade(Model):
 class SensoryLoss(Model):
     """Altered sensation and its anatomic distribution (SP-1.0, SP-1.3)."""
 
-    distribution: Literal["dermatomal", "stocking_glove", "mixed", "perineal"]
+    distribution: Literal["dermatomal", "stocking_glove", "mixed", "perineal", "sensory_level", "dissociated"]
     modality: Optional[Literal["light_touch", "pressure", "pin_prick", "temperature", "pain"]] = None
     root: Optional[str] = Field(None, pattern=r"^[CTLS][0-9]{1,2}$", description="Named nerve root.")
 
@@ -207,6 +279,7 @@ class SignResult(Model):
     sign: Literal[
         "hoffmann", "babinski", "chaddock", "lhermitte", "clonus",
         "straight_leg_raise", "slump", "femoral_nerve_tension",
+        "crossed_radial_reflex", "inverted_radial_reflex", "finger_escape",
     ]
     result: Literal["positive", "negative"]
 
@@ -239,6 +312,8 @@ class Finding(Model):
 
     term: str = Field(description="A term of `spinekb vocabulary`.")
     date: Optional[dt.date] = Field(None, description="When it was documented or began.")
+    level: Optional[Level] = Field(None, description="The vertebral level it concerns, if one.")
+    side: Optional[Side] = Field(None, description="The side it concerns, if one.")
 
     @field_validator("term")
     @classmethod
@@ -250,7 +325,7 @@ TraumaFactor = Literal[
     "pedestrian_struck", "fall_from_elevation", "diving_accident", "head_on_collision",
     "rollover_collision", "ejection_from_vehicle", "high_speed_collision", "no_seatbelt",
     "head_or_maxillofacial_trauma", "minor_trauma", "motor_vehicle_collision", "fall", "sports",
-    "other",
+    "airbag_deployed", "other",
 ]
 
 
@@ -260,23 +335,29 @@ class Trauma(Model):
     date: dt.date
     mechanism: tuple[TraumaFactor, ...] = Field(min_length=1)
     regions: tuple[Region, ...] = Field((), description="Regions injured, if documented.")
+    fall_height_feet: Optional[int] = Field(None, ge=0, le=1000, description="Height of a fall, in whole feet.")
+    fall_stairs: Optional[int] = Field(None, ge=0, le=1000, description="Stairs fallen down, if counted.")
 
 
 TreatmentKind = Literal[
     "education", "activity_modification", "nsaids", "analgesics", "narcotic_analgesics",
     "muscle_relaxants", "corticosteroids", "home_exercise", "cross_training",
     "physical_therapy", "occupational_therapy", "spinal_manipulation", "chiropractic",
-    "interventional_pain_procedure", "pain_management", "spinal_orthosis", "other",
+    "interventional_pain_procedure", "pain_management", "spinal_orthosis", "otc_medication",
+    "yoga", "self_directed_exercise", "immobilization", "other",
 ]
 
 
 class Treatment(Model):
-    """A provider-directed treatment (SP-1.0) with its dates and outcome."""
+    """A treatment with its dates and outcome; provider-directed (SP-1.0) unless the patient directs it alone."""
 
     kind: TreatmentKind
     start: dt.date
     end: Optional[dt.date] = Field(None, description="Last day; absent while ongoing at the request.")
     outcome: Optional[Outcome] = None
+    directed_by: Literal["provider", "self"] = Field(
+        "provider", description="Who directs it: a provider, or the patient alone (over-the-counter drugs, "
+                                "yoga on their own); self-directed care is not provider-directed treatment.")
 
     @model_validator(mode="after")
     def _end_after_start(self) -> "Treatment":
@@ -298,19 +379,27 @@ ImagingResult = Literal[
     "fracture_acuity_indeterminate", "suspicious_for_infection", "root_compression",
     "foraminal_stenosis", "severe_stenosis", "lesion", "typical_hemangioma", "atypical_hemangioma",
     "avm_suspected", "syrinx", "non_sclerotic_pars_defect", "no_progression", "progression",
-    "degenerative_findings", "stress_reaction",
+    "degenerative_findings", "stress_reaction", "not_diagnostic", "spondylolisthesis", "scoliosis",
+    "kyphosis", "pars_defect", "sclerotic_pars_defect", "hardware_loosening", "hardware_lucency",
+    "expected_postoperative_changes", "postoperative_changes", "healing", "not_healing",
+    "pseudoarthrosis", "skip_lesion", "syringobulbia", "compression_fracture",
 ]
 
 
 class PriorImaging(Model):
     """A study already performed, and whether the requester has its results."""
 
-    modality: Literal["xray", "mri", "ct", "ct_myelogram", "bone_scan", "spect", "emg_ncv", "other"]
-    region: Literal["cervical", "thoracic", "lumbar", "pelvis", "sacrum_coccyx", "whole_spine", "brain"]
+    modality: Literal["xray", "mri", "ct", "ct_myelogram", "myelogram", "bone_scan", "spect", "spect_ct",
+                      "pet_ct", "cta", "mra", "emg_ncv", "other"]
+    region: Literal["cervical", "thoracic", "lumbar", "pelvis", "sacrum_coccyx", "sacroiliac",
+                    "whole_spine", "brain", "abdomen"]
     date: dt.date
     contrast: Literal["without", "with", "without_and_with", "none"] = "none"
     result: tuple[ImagingResult, ...] = Field(min_length=1)
     available: bool = Field(True, description="Results are available to the requesting provider.")
+    level: Optional[Level] = Field(None, description="The vertebral level a result concerns (e.g. L4-5).")
+    grade: Optional[int] = Field(None, ge=1, le=5, description="Grade of a graded result (spondylolisthesis 1-5).")
+    cobb_angle: Optional[int] = Field(None, ge=0, le=180, description="Cobb angle of a curve, in degrees.")
 
 
 class Implant(Model):
@@ -325,24 +414,33 @@ ProcedureKind = Literal[
     "laminectomy", "discectomy", "decompression", "fusion", "spine_surgery_other",
     "vertebroplasty", "kyphoplasty", "discography", "myelography", "epidural_injection",
     "facet_injection", "stimulator_implantation", "stimulator_removal", "posterior_fossa_decompression",
+    "stimulator_trial", "radiofrequency_ablation", "medial_branch_block", "si_joint_injection",
+    "deformity_correction", "arthroplasty", "bone_growth_stimulation", "vascular_graft",
+    "non_spine_surgery",
 ]
 
 
 class Procedure(Model):
-    """A surgery or procedure already done, with its date (and time, where hours count)."""
+    """A surgery or procedure already done, with its date (and local time, where hours count)."""
 
     kind: ProcedureKind
     date: dt.date
-    time: Optional[dt.time] = None
+    time: Optional[LocalTime] = None
     region: Optional[Region] = None
-    anterior: bool = Field(False, description="An anterior approach (SP-14.2, SP-15.4).")
+    level: Optional[Level] = Field(None, description="The vertebral level(s) operated or treated.")
+    anterior: bool = Field(False, description="An anterior approach (SP-14.2, SP-15.4); same as approach anterior.")
+    approach: Optional[Literal["anterior", "posterior", "lateral", "combined"]] = Field(
+        None, description="The surgical approach.")
+    revision: bool = Field(False, description="A revision of an earlier surgery (not the first).")
 
 
 PlanKind = Literal[
     "tfesi", "ilesi", "caudal_esi", "facet_injection", "medial_branch_block",
     "radiofrequency_ablation", "urgent_surgery", "urgent_specialist_referral", "spine_surgery",
     "revision_anterior_surgery", "stimulator_placement", "stimulator_removal", "kyphoplasty",
-    "vertebroplasty", "discography", "myelography",
+    "vertebroplasty", "discography", "myelography", "stimulator_trial", "deformity_surgery",
+    "revision_fusion", "revision_deformity_surgery", "anterior_spine_surgery",
+    "posterior_fossa_decompression", "bone_growth_stimulation", "interlaminar_esi",
 ]
 
 
@@ -350,7 +448,8 @@ class Plan(Model):
     """A planned treatment or procedure (epidural injection by type and level, surgery, ...)."""
 
     kind: PlanKind
-    region: Optional[Region] = Field(None, description="Spinal level of a planned injection or surgery.")
+    region: Optional[Region] = Field(None, description="Spinal region of a planned injection or surgery.")
+    level: Optional[Level] = Field(None, description="The vertebral level to be treated (e.g. L4-5).")
     approved: bool = Field(False, description="Already approved (e.g. a discography, SP-2.5).")
 
 
@@ -381,7 +480,9 @@ class Case(Model):
 
     def dated_fields(self) -> list[tuple[str, dt.date]]:
         """Every (field path, date) of the record, for the request-date check."""
-        found: list[tuple[str, dt.date]] = [("episode.onset", self.episode.onset)]
+        found: list[tuple[str, dt.date]] = []
+        if self.episode.onset:
+            found.append(("episode.onset", self.episode.onset))
         if self.episode.changed:
             found.append(("episode.changed", self.episode.changed))
         if self.patient.birth_date:

@@ -1,4 +1,5 @@
-"""The controlled vocabulary of documented findings, read from ``kb/vocabulary.lp``.
+"""The controlled vocabulary of documented findings: every ``term/2`` of the KB (``kb/vocabulary.lp``
+and the terms a section file declares beside its rules).
 
     >>> vocabulary()["saddle_anesthesia"].sections
     ('SP-1.2',)
@@ -10,7 +11,7 @@ from functools import cache
 
 import clingo
 
-from spinekb.kb import kb_dir
+from spinekb.kb import kb_files
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ def section_key(section: str) -> tuple[int, ...]:
 def vocabulary() -> dict[str, Term]:
     """Every term of the vocabulary, by name, in alphabetical order."""
     ctl = clingo.Control(["--warn=none"])
-    ctl.load(str(kb_dir() / "vocabulary.lp"))
+    for path in kb_files():
+        ctl.load(str(path))
     ctl.ground([("base", [])])
     definitions: dict[str, str] = {}
     sections: dict[str, list[str]] = {}

@@ -40,13 +40,13 @@ def explain_study(engine: Engine, case: Case, cpt: str | None = None) -> Explana
     """
     if not engine.trace:
         raise ValueError("explanations need every criterion's status: use tracing_engine()")
-    requested = ", ".join(case.request.cpt)
+    requested = ", ".join(case.request.codes)
     if cpt is None:
-        if len(case.request.cpt) != 1:
+        if len(case.request.codes) != 1:
             raise UnknownStudy(f"case {case.request.id} requests several studies ({requested}): "
                                "name the one to explain")
-        cpt = case.request.cpt[0]
-    if cpt not in case.request.cpt:
+        cpt = case.request.codes[0]
+    if cpt not in case.request.codes:
         raise UnknownStudy(f"study {cpt} is not requested by case {case.request.id} "
                            f"(it requests {requested})")
     return explain_result(engine.kb, case, engine.evaluate_one(case), cpt)

@@ -84,6 +84,24 @@ EXPECTED: dict[str, dict[str, str]] = {
     "denied-red-flag-aortic-aneurysm": {"72148": D},
 }
 
+EXPECTED_DIR = Path(__file__).resolve().parent / "examples_expected"
+
+
+def _more_expectations() -> dict[str, dict[str, str]]:
+    """Further rows of the same table, one YAML file per group of sections
+    (``tests/examples_expected/*.yaml``: ``example-stem: {cpt: decision, why: passage}``)."""
+    import yaml
+
+    rows: dict[str, dict[str, str]] = {}
+    for path in sorted(EXPECTED_DIR.glob("*.yaml")):
+        for stem, row in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            assert stem not in EXPECTED and stem not in rows, f"{path.name}: {stem} listed twice"
+            assert row.get("why"), f"{path.name}: {stem} needs the passage that decides it (why:)"
+            rows[stem] = {str(k): v for k, v in row.items() if k != "why"}
+    return rows
+
+
+EXPECTED.update(_more_expectations())
 EXAMPLES = sorted(CASES.glob("*.json"))
 
 
@@ -102,7 +120,7 @@ def test_example_validates(path: Path):
     """The example is a valid case whose request.id is its file stem, and whose codes are in the table."""
     case = load_case(path)
     assert case.request.id == path.stem
-    assert set(case.request.cpt) == set(EXPECTED[path.stem])
+    assert set(case.request.codes) == set(EXPECTED[path.stem])
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
