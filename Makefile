@@ -35,6 +35,11 @@ demo: env
 test: env
 	$(BIN)/python -m pytest
 
+# docs/guideline-findings.md: what `spinekb check` finds in the guideline text itself.
+.PHONY: findings
+findings: $(BIN)/spinekb
+	$(BIN)/spinekb findings -o docs/guideline-findings.md
+
 bench: env
 	$(BIN)/python bench/run.py
 

@@ -1,10 +1,13 @@
 """Evaluate a stream of inputs: every input gets a result or an error record, in input order.
 
-    >>> from spinekb.bridge.batch import evaluate_sources, render_batch
+    >>> from spinekb.bridge.batch import evaluate_sources, render_batch, as_json_line
     >>> for outcome in evaluate_sources(["examples/cases"]):       # in-process, typed results
     ...     print(outcome.to_json())                                # doctest: +SKIP
-    >>> for rendered in render_batch(["-"], "jsonl", jobs=2):       # worker processes, text out
+    >>> for rendered in render_batch(["-"], as_json_line, jobs=2):  # worker processes, text out
     ...     print(rendered.text)                                    # doctest: +SKIP
+
+The renderer is any picklable function of an outcome (``spinekb.explain.output`` has the
+people's text); the bridge itself only serialises records to JSON.
 
 Inputs are read lazily and decided ``chunk_size`` at a time. clingo keeps every symbol it has
 ever seen for the life of a process (``evaluation(C, E, Day, ...)`` terms included), so a long
@@ -18,7 +21,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
@@ -26,13 +29,12 @@ from typing import IO, Any, Union
 
 from spinekb.bridge.engine import DEFAULT_CHUNK, Engine, chunked
 from spinekb.bridge.loading import Loaded, RawInput, raw_sources, validate_raw
-from spinekb.bridge.records import CaseError, CaseResult
+from spinekb.bridge.records import CaseError, Decided
 
-Outcome = Union[CaseResult, CaseError]
+Outcome = Union[Decided, CaseError]
 #: Chunks a worker decides before it is replaced by a fresh process (4,000 cases by default).
 #: Replacements are cheap: workers fork from a server that has the KB loaded (bridge/warm.py).
 CHUNKS_PER_WORKER = 4
-FORMATS = ("text", "json", "jsonl")
 
 
 @dataclass(frozen=True)
@@ -66,20 +68,26 @@ def evaluate_sources(sources: Iterable[str], stdin: IO[str] | None = None,
         yield from decide_loaded(engine, [validate_raw(raw) for raw in raws])
 
 
-def render(outcome: Outcome, fmt: str) -> Rendered:
-    """An outcome as ``fmt`` prints it (json: indented record; jsonl: one line; text: summary)."""
-    from spinekb.explain.summary import summary_text
-
-    error = outcome.line() if isinstance(outcome, CaseError) else None
-    if fmt == "jsonl":
-        return Rendered(json.dumps(outcome.to_json()), error)
-    if fmt == "json":
-        return Rendered(json.dumps(outcome.to_json(), indent=2), error)
-    return Rendered("" if error else summary_text(outcome) + "\n", error)
+Renderer = Callable[[Outcome], Rendered]
 
 
-def _decide_and_render(engine: Engine, raws: list[RawInput], fmt: str) -> list[Rendered]:
-    return [render(o, fmt) for o in decide_loaded(engine, [validate_raw(raw) for raw in raws])]
+def error_line(outcome: Outcome) -> str | None:
+    """The one-line error of a rejected input, ``None`` for a decided case."""
+    return outcome.line() if isinstance(outcome, CaseError) else None
+
+
+def as_json_line(outcome: Outcome) -> Rendered:
+    """An outcome as one line of JSON (its record, or its error record)."""
+    return Rendered(json.dumps(outcome.to_json(), ensure_ascii=False), error_line(outcome))
+
+
+def as_json(outcome: Outcome) -> Rendered:
+    """An outcome as indented JSON."""
+    return Rendered(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False), error_line(outcome))
+
+
+def _decide_and_render(engine: Engine, raws: list[RawInput], render: Renderer) -> list[Rendered]:
+    return [render(o) for o in decide_loaded(engine, [validate_raw(raw) for raw in raws])]
 
 
 _WORKER_ENGINE: Engine | None = None
@@ -90,21 +98,21 @@ def _worker_init() -> None:
     _WORKER_ENGINE = Engine()
 
 
-def _worker_chunk(args: tuple[list[RawInput], str]) -> list[Rendered]:
-    raws, fmt = args
+def _worker_chunk(args: tuple[list[RawInput], Renderer]) -> list[Rendered]:
+    raws, render = args
     assert _WORKER_ENGINE is not None
-    return _decide_and_render(_WORKER_ENGINE, raws, fmt)
+    return _decide_and_render(_WORKER_ENGINE, raws, render)
 
 
-def render_batch(sources: Iterable[str], fmt: str = "jsonl", jobs: int = 1, stdin: IO[str] | None = None,
-                 chunk_size: int = DEFAULT_CHUNK) -> Iterator[Rendered]:
+def render_batch(sources: Iterable[str], render: Renderer = as_json_line, jobs: int = 1,
+                 stdin: IO[str] | None = None, chunk_size: int = DEFAULT_CHUNK) -> Iterator[Rendered]:
     """Decide and render every input of ``sources`` in order, with ``jobs`` recycled workers."""
-    for chunk in render_chunks(sources, fmt, jobs, stdin, chunk_size):
+    for chunk in render_chunks(sources, render, jobs, stdin, chunk_size):
         yield from chunk
 
 
-def render_chunks(sources: Iterable[str], fmt: str = "jsonl", jobs: int = 1, stdin: IO[str] | None = None,
-                  chunk_size: int = DEFAULT_CHUNK) -> Iterator[list[Rendered]]:
+def render_chunks(sources: Iterable[str], render: Renderer = as_json_line, jobs: int = 1,
+                  stdin: IO[str] | None = None, chunk_size: int = DEFAULT_CHUNK) -> Iterator[list[Rendered]]:
     """:func:`render_batch` a chunk at a time (a writer can write each chunk in one call)."""
     chunks = chunked(raw_sources(sources, stdin), chunk_size)
     first = next(chunks, None)
@@ -112,7 +120,7 @@ def render_chunks(sources: Iterable[str], fmt: str = "jsonl", jobs: int = 1, std
         return
     second = next(chunks, None)
     if second is None:  # one chunk: no worker start-up
-        yield _decide_and_render(Engine(chunk_size), first, fmt)
+        yield _decide_and_render(Engine(chunk_size), first, render)
         return
     # forkserver: replacement workers are forked from a clean single-threaded server process
     # (forking this process, whose pool threads are running, can deadlock a new worker).
@@ -122,7 +130,7 @@ def render_chunks(sources: Iterable[str], fmt: str = "jsonl", jobs: int = 1, std
                              max_tasks_per_child=CHUNKS_PER_WORKER) as pool:
         pending: deque[Any] = deque()
         for chunk in chain([first, second], chunks):
-            pending.append(pool.submit(_worker_chunk, (chunk, fmt)))
+            pending.append(pool.submit(_worker_chunk, (chunk, render)))
             if len(pending) >= 2 * jobs:
                 yield pending.popleft().result()
         while pending:

@@ -15,7 +15,13 @@ words each issue::
     [('xref_unknown', 'error')]
 
 ``run_checks(text)`` checks any KB program text (tests feed small synthetic KBs); the
-check program of ``kb/checks.lp`` is added to it.
+check program of ``kb/checks.lp`` is added to it. A few checks read the guideline's own text
+(:mod:`spinekb.bridge.guidetext`): how it cites and lists section titles, and whether the
+quotations of ``kb/checks_text.lp`` are where it says::
+
+    >>> text = "Red Flag Indications (SP-1.2)\\nSee: Red Flags (SP-1.2)\\n"
+    >>> [(i.check, i.quotes) for i in run_checks('section("SP-1.2", "Red Flag Indications").', text)]
+    [('title_cited_differently', (('SP-1.2', 'Red Flags (SP-1.2)'), ('SP-1.2', 'Red Flag Indications')))]
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from clingo import Function, Number, String, Symbol
 from clingo import ast
 
 from spinekb.bridge.facts import CASE_PREDICATES
+from spinekb.bridge.guidetext import Citation, GuidelineText, read_guideline, same_words
 from spinekb.bridge.kbast import KbRule, base_rules
 from spinekb.bridge.kbinfo import render
 from spinekb.kb import GUIDELINE, kb_dir, kb_text, kb_version
@@ -42,6 +49,10 @@ CHECKS: dict[str, str] = {
     "xref_unknown_source": "cross-references declared for a section id not in the section list",
     "code_unknown": "CPT codes the rules use but the code table (kb/codes.lp) lacks",
     "text_code_mismatch": "CPT codes the text describes otherwise than the code table",
+    "title_cited_differently": "sections the text cites by another title than their heading",
+    "contents_title_differs": "chapter contents listing a section by another title than its heading",
+    "section_title_differs": "sections whose title in kb/sections.lp differs from the text's heading",
+    "declared_quote_missing": "quotations of kb/checks_text.lp not found in the text of their section",
     "criterion_missing": "criteria used but neither declared (criterion/3) nor defined",
     "criterion_undefined": "criteria used but with neither a holds rule nor sub-criteria",
     "criterion_undeclared": "criteria defined but with no criterion/3 quoting the text",
@@ -64,7 +75,15 @@ CHECKS: dict[str, str] = {
     "xref_not_encoded": "cross-references to sections not yet encoded",
     "overridden": "studies a pathway approves where another section's exclusion rules them out",
     "tension": "studies a pathway approves where another section says, hedged, they are generally not needed",
+    "uncoded_study": "imaging studies the text names without a CPT code that describes them",
+    "threshold_differs": "one kind of requirement with different numbers in different sections",
+    "threshold_undeclared": "numbers a section's rules state that kb/checks_text.lp does not declare for that section",
 }
+
+#: The checks whose findings are about the guideline text itself (its cross-references, codes,
+#: titles, statements and numbers), not about how the KB encodes it: docs/guideline-findings.md.
+GUIDELINE_FINDINGS = ("xref_unknown", "text_code_mismatch", "title_cited_differently", "contents_title_differs",
+                      "conflict", "overridden", "tension", "uncoded_study", "threshold_differs")
 
 _CPT = re.compile(r"^[0-9]{4}[0-9A-Z]$")
 _ID_SECTION = re.compile(r"^sp([0-9]+(?:_[0-9]+)*)_")
@@ -80,22 +99,34 @@ class Issue:
     sections: tuple[str, ...]
     criteria: tuple[str, ...]
     message: str
+    #: CPT codes the issue is about
+    codes: tuple[str, ...] = ()
+    #: (section, the guideline's words) the issue quotes
+    quotes: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The issue as the JSON report writes it."""
         return {"check": self.check, "severity": self.severity, "sections": list(self.sections),
-                "criteria": list(self.criteria), "message": self.message}
+                "criteria": list(self.criteria), "codes": list(self.codes),
+                "quotes": [{"section": s, "words": w} for s, w in self.quotes], "message": self.message}
 
 
-def run_checks(program_text: str | None = None) -> list[Issue]:
+def run_checks(program_text: str | None = None, guideline: str | None = None) -> list[Issue]:
     """Check a KB program (None: the installed KB) and return its issues in report order.
 
-    Raises RuntimeError with clingo's first message if the program does not parse or ground."""
-    program = kb_text() if program_text is None else program_text + "\n" + checks_program()
+    ``guideline`` is the guideline's text for the checks that read it; for the installed KB it
+    defaults to the repository's copy (docs/guideline/; no text checks when it is missing), for a
+    given program to none. Raises RuntimeError with clingo's first message if the program does
+    not parse or ground."""
+    if program_text is None:
+        program = kb_text()
+        guideline = read_guideline() if guideline is None else guideline
+    else:
+        program = program_text + "\n" + checks_program()
     messages: list[str] = []
     try:
         ast.parse_string(program, lambda _: None, logger=lambda _, message: messages.append(message))
-        found = _solve(program, _input_facts(base_rules(program)), messages)
+        found = _solve(program, _input_facts(base_rules(program)) + _kb_numbers(program), messages)
     except RuntimeError as error:
         # clingo's own message says where; its exception only that it stopped
         raise RuntimeError(" ".join(messages[0].split()) if messages else str(error)) from error
@@ -105,8 +136,12 @@ def run_checks(program_text: str | None = None) -> list[Issue]:
     issues = [_word(found, *args) for args in found.issues() if args[0] not in _GROUPED]
     issues += _conflicts(found)
     issues += _never_satisfiable(found)
+    issues += _thresholds(found)
+    if guideline is not None:
+        issues += _text_checks(found, GuidelineText.parse(guideline, _titles(found)))
     order = list(CHECKS)
-    return sorted(issues, key=lambda i: (order.index(i.check), i.sections, i.criteria, i.message))
+    return sorted(issues, key=lambda i: (order.index(i.check), [_section_order(s) for s in i.sections],
+                                         i.criteria, i.message))
 
 
 def checks_program() -> str:
@@ -140,8 +175,9 @@ def report_text(issues: list[Issue], version: str | None = None) -> str:
         group = [i for i in issues if i.check == check]
         if not group:
             continue
+        severity = "/".join(s for s in SEVERITIES if any(i.severity == s for i in group))
         lines.append("")
-        lines.append(f"[{group[0].severity}] {check}: {title} ({len(group)})")
+        lines.append(f"[{severity}] {check}: {title} ({len(group)})")
         lines.extend(f"  - {issue.message}" for issue in group)
     counts = summary(issues)
     lines.append("")
@@ -313,6 +349,12 @@ class _Strings:
         found = _ID_SECTION.match(name)
         return String("SP-" + found.group(1).replace("_", ".") if found else "")
 
+    @staticmethod
+    def parent(section: Symbol) -> Symbol:
+        """The chapter of a subsection: "SP-10.1" -> "SP-10" ("" for a chapter)."""
+        text = render(section)
+        return String(text.rsplit(".", 1)[0] if "." in text else "")
+
 
 @dataclass
 class _Found:
@@ -347,7 +389,8 @@ class _Found:
 
 _SHOWN = {("kb_issue", 3), ("kb_true", 1), ("kb_unless_true", 3), ("criterion", 3), ("pathway", 2),
           ("kb_child", 3), ("kb_reaches", 2), ("kb_composite", 1), ("kb_defined", 1),
-          ("kb_dead_leaf", 1), ("kb_referenced", 2), ("cpt", 5), ("kb_holds_rule", 2)}
+          ("kb_dead_leaf", 1), ("kb_referenced", 2), ("cpt", 5), ("kb_holds_rule", 2), ("section", 2),
+          ("uncoded_study", 3), ("threshold", 5), ("threshold_kind", 2), ("kb_threshold_norm", 4)}
 
 
 def _solve(program: str, facts: list[Symbol], messages: list[str]) -> _Found | None:
@@ -402,10 +445,34 @@ def _why(reason: Symbol) -> str:
 
 
 def _word(found: _Found, check: str, severity: str, subject: Symbol) -> Issue:
-    """An issue of kb/checks.lp in words."""
+    """An issue of kb/checks.lp in words, with the codes and words it quotes."""
     wording: Callable[[_Found, Symbol], tuple[list[str], list[Symbol], str]] = _WORDING[check]
     sections, criteria, message = wording(found, subject)
-    return Issue(check, severity, tuple(dict.fromkeys(sections)), tuple(str(c) for c in criteria), message)
+    codes, quotes = _CITED.get(check, lambda _f, _s: ((), ()))(found, subject)
+    return Issue(check, severity, tuple(dict.fromkeys(sections)), tuple(str(c) for c in criteria), message,
+                 codes, quotes)
+
+
+def _quoted(section: str, words: str) -> tuple[tuple[str, str], ...]:
+    return ((section, words),) if words else ()
+
+
+def _xref_cited(found: _Found, s: Symbol) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    source, _, text, _ = s.arguments
+    return (), _quoted(render(source) if source.type == clingo.SymbolType.String else "?", render(text))
+
+
+def _code_cited(found: _Found, s: Symbol) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    return (render(s.arguments[1]),), ()
+
+
+def _uncoded_cited(found: _Found, s: Symbol) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    section, words, _ = s.arguments
+    return (), _quoted(render(section), render(words))
+
+
+_CITED = {"xref_unknown": _xref_cited, "xref_not_encoded": _xref_cited, "text_code_mismatch": _code_cited,
+          "uncoded_study": _uncoded_cited}
 
 
 def _xref(found: _Found, s: Symbol):
@@ -550,6 +617,18 @@ def _several_none(found: _Found, q: Symbol):
             "makes it hold when ANY of them fails to hold, not only when none of them holds")
 
 
+def _uncoded(found: _Found, s: Symbol):
+    section, words, note = s.arguments
+    return [render(section)], [], f"{render(section)} names {_quote(render(words))} without a CPT code: {render(note)}"
+
+
+def _undeclared_number(found: _Found, s: Symbol):
+    where, section, number, text = s.arguments
+    return ([render(section)], [], f"{render(where)} states {number} ({render(text)}), a number that "
+            f"kb/checks_text.lp declares for no threshold of {render(section)}: a reading of the KB, or a "
+            "threshold to declare")
+
+
 _WORDING: dict[str, Callable[[_Found, Symbol], tuple[list[str], list[Symbol], str]]] = {
     "xref_unknown": _xref_unknown, "xref_not_encoded": _xref_not_encoded, "xref_unknown_source": _xref_source,
     "code_unknown": _code_unknown, "text_code_mismatch": _text_code,
@@ -559,6 +638,7 @@ _WORDING: dict[str, Callable[[_Found, Symbol], tuple[list[str], list[Symbol], st
     "criterion_duplicate": _duplicate, "criterion_prefix": _prefix, "section_unknown": _section_unknown,
     "section_not_encoded": _not_encoded, "pathway_no_study": _no_study, "pathway_undeclared": _pathway_undeclared,
     "composite_mixed": _mixed, "none_of_several": _several_none, "pathway_no_scope": _no_scope,
+    "uncoded_study": _uncoded, "threshold_undeclared": _undeclared_number,
 }
 
 
@@ -580,7 +660,9 @@ def _never_satisfiable(found: _Found) -> list[Issue]:
     return issues
 
 
-_GROUPED = ("conflict", "overridden", "tension")
+_CONFLICTS = ("conflict", "overridden", "tension")
+#: checks worded from several kb_issue atoms at once, not one by one
+_GROUPED = (*_CONFLICTS, "threshold_differs")
 
 
 def _compact(criteria: list[Symbol]) -> str:
@@ -600,7 +682,7 @@ def _conflicts(found: _Found) -> list[Issue]:
     groups: dict[tuple[str, str, str], dict[str, dict[Symbol, set[str]]]] = {}
     first: dict[tuple[str, str, str], Symbol] = {}
     for check, severity, subject in found.issues():
-        if check in _GROUPED:
+        if check in _CONFLICTS:
             q, p, code = subject.arguments
             family = q.name if q.type == clingo.SymbolType.Function else str(q)
             key = (check, severity, family)
@@ -619,9 +701,172 @@ def _conflicts(found: _Found) -> list[Issue]:
         issues.append(Issue(check, severity, (found.section(q), *sorted(sections, key=_section_order)),
                             (str(q), *map(str, pathways)),
                             f"{_named(found, q)} {verb} CPT {', '.join(codes)}; yet {approvals} "
-                            f"approve{'s' if len(pathways) == 1 else ''} them where it can hold too"))
+                            f"approve{'s' if len(pathways) == 1 else ''} them where it can hold too",
+                            codes=tuple(codes), quotes=_quoted(found.section(q), found.text(q))))
     return issues
 
 
 def _section_order(section: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"[0-9]+", section))
+
+
+# ---------------------------------------------------------------------------------------------
+# Thresholds: one kind of requirement, different numbers in different sections
+
+
+def _thresholds(found: _Found) -> list[Issue]:
+    """One issue per kind of requirement whose sections state different numbers: each number
+    with its sections and words, in the order of the sections."""
+    kinds = {k: render(d) for k, d in found.of("threshold_kind")}
+    stated = {(k, s, w): f"{v.number} {u.name[:-1] if v.number == 1 and u.name.endswith('s') else u.name}"
+              for k, s, v, u, w in found.of("threshold")}
+    issues = []
+    for check, severity, kind in found.issues():
+        if check != "threshold_differs":
+            continue
+        rows = sorted(((render(s), n.number, render(w), stated[(kind, s, w)])
+                       for k, s, n, w in found.of("kb_threshold_norm") if k == kind),
+                      key=lambda row: (_section_order(row[0]), row[2]))
+        by_value: dict[int, list[tuple[str, str, str]]] = {}
+        for section, norm, words, value in rows:
+            by_value.setdefault(norm, []).append((section, words, value))
+        parts = []
+        for group in by_value.values():
+            sections = ", ".join(dict.fromkeys(section for section, _, _ in group))
+            words = "; ".join(dict.fromkeys(_quote(w) for _, w, _ in group))
+            values = " = ".join(dict.fromkeys(value for _, _, value in group))
+            parts.append(f"{values} in {sections} ({words})")
+        description = kinds.get(kind, str(kind))
+        issues.append(Issue(check, severity, tuple(dict.fromkeys(r[0] for r in rows)), (),
+                            f"{description}: " + "; ".join(parts),
+                            quotes=tuple(dict.fromkeys((section, words) for section, _, words, _ in rows))))
+    return issues
+
+
+_FILE_MARK = re.compile(r"^%% file: (?P<name>\S+)$")
+_SECTION_FILE = re.compile(r"^sp([0-9]+)(?:_([0-9]+))?_")
+_NUMBER_FACT = re.compile(r"(^|_)window$")
+
+
+def _kb_numbers(program: str) -> list[Symbol]:
+    """kb_number(Loc, Section, N, Text) for every number a section file (kb/sp<section>_*.lp) of
+    the base block states: the value of a window fact (``window(trial, 42)``,
+    ``sp16_2_window(x, 28)``) and every non-zero constant a comparison tests (``A > 70``)."""
+    marks = [(n, m["name"]) for n, line in enumerate(program.splitlines(), start=1) if (m := _FILE_MARK.match(line))]
+    found: list[Symbol] = []
+    block = ["base"]
+
+    def on_statement(statement: ast.AST) -> None:
+        if statement.ast_type == ast.ASTType.Program:
+            block[0] = statement.name
+            return
+        if statement.ast_type != ast.ASTType.Rule or block[0] != "base":
+            return
+        line = statement.location.begin.line
+        start, name = next(((mark, file) for mark, file in reversed(marks) if mark < line), (0, "?"))
+        section = _file_section(name)
+        if section is None:
+            return
+        where = String(f"kb/{name}:{line - start}")
+        numbers = [] if statement.body else list(_window_values(statement.head))
+        numbers += [(abs(value.number), str(literal)) for literal in statement.body
+                    for value in _compared_numbers(literal) if value.number != 0]
+        found.extend(Function("kb_number", [where, String(section), Number(n), String(text)]) for n, text in numbers)
+
+    ast.parse_string(program, on_statement)
+    return found
+
+
+def _file_section(name: str) -> str | None:
+    """The section a KB file is named after: ``sp16_2_injections.lp`` -> "SP-16.2"; None if none."""
+    found = _SECTION_FILE.match(name)
+    if found is None:
+        return None
+    return "SP-" + found.group(1) + (f".{found.group(2)}" if found.group(2) else "")
+
+
+def _window_values(head: ast.AST) -> Iterator[tuple[int, str]]:
+    """The value of a window fact's last argument, if a number."""
+    if head.ast_type != ast.ASTType.Literal or head.atom.ast_type != ast.ASTType.SymbolicAtom:
+        return
+    term = head.atom.symbol
+    for part in (term.arguments if term.ast_type == ast.ASTType.Pool else [term]):
+        if part.ast_type == ast.ASTType.Function and _NUMBER_FACT.search(part.name) and part.arguments:
+            value = _constant(part.arguments[-1])
+            if value is not None and value.type == clingo.SymbolType.Number:
+                yield abs(value.number), str(part)
+
+
+def _compared_numbers(literal: ast.AST) -> Iterator[Symbol]:
+    """The numbers a comparison literal tests a term against."""
+    if literal.ast_type != ast.ASTType.Literal or literal.atom.ast_type != ast.ASTType.Comparison:
+        return
+    for term in [literal.atom.term, *(guard.term for guard in literal.atom.guards)]:
+        value = _constant(term)
+        if value is not None and value.type == clingo.SymbolType.Number:
+            yield value
+
+
+# ---------------------------------------------------------------------------------------------
+# The guideline's own text: titles as cited, as listed in the contents and as headed; the
+# quotations kb/checks_text.lp declares
+
+
+def _titles(found: _Found) -> dict[str, str]:
+    return {render(s): render(t) for s, t in found.of("section")}
+
+
+def _text_checks(found: _Found, text: GuidelineText) -> list[Issue]:
+    """Titles of the text against each other and the section list, and the declared quotations."""
+    titles = _titles(found)
+    issues = []
+    for citation in text.citations:
+        known = titles.get(citation.target)
+        if known is None or not citation.title:  # an unknown target is xref_unknown's
+            continue
+        if citation.kind == "reference" and not same_words(citation.title, known):
+            issues.append(_cited_differently(citation, known, titles))
+        elif citation.kind == "contents":
+            heading = text.heading(citation.target)
+            if citation.title != (heading.title if heading else known):
+                issues.append(_contents_differs(citation, heading, known))
+        elif citation.kind == "heading" and citation.title != known:
+            issues.append(Issue("section_title_differs", "warning", (citation.target,), (),
+                                f"kb/sections.lp names {citation.target} {_quote(known)}; the text heads it "
+                                f"{_quote(citation.title)} (line {citation.line})",
+                                quotes=((citation.target, citation.title),)))
+    declared = [(render(s), render(w), "uncoded_study") for s, w, _ in found.of("uncoded_study")]
+    declared += [(render(s), render(w), f"threshold {k}") for k, s, _, _, w in found.of("threshold")]
+    for section, words, what in sorted(set(declared)):
+        if not text.contains(section, words):
+            issues.append(Issue("declared_quote_missing", "warning", (section,), (),
+                                f"kb/checks_text.lp quotes {section} ({what}) as {_quote(words)}, but the text of "
+                                f"{section} has no such words", quotes=((section, words),)))
+    return issues
+
+
+def _place(citation: Citation) -> str:
+    return f"{citation.section or 'the text'} (line {citation.line})"
+
+
+def _cited_differently(citation: Citation, known: str, titles: dict[str, str]) -> Issue:
+    cited = f"{citation.title} ({citation.target})"
+    other = [s for s, t in titles.items() if s != citation.target and same_words(t, citation.title)]
+    also = f"; that is the title of {', '.join(other)}" if other else ""
+    sections = tuple(dict.fromkeys([citation.section, citation.target] if citation.section else [citation.target]))
+    return Issue("title_cited_differently", "warning", sections, (),
+                 f"{_place(citation)} cites {_quote(cited)}; {citation.target} is headed {_quote(known)}{also}",
+                 quotes=((citation.section or "?", cited), (citation.target, known)))
+
+
+def _contents_differs(citation: Citation, heading: Citation | None, known: str) -> Issue:
+    body = heading.title if heading else known
+    severity = "info" if same_words(citation.title, body) else "warning"
+    how = "only in letter case or spacing" if severity == "info" else "in their words"
+    where = f"the text heads it {_quote(body)} (line {heading.line})" if heading else \
+        f"the text has no heading for it; kb/sections.lp names it {_quote(known)}"
+    return Issue("contents_title_differs", severity, (citation.section or citation.target, citation.target), (),
+                 f"the contents of {citation.section} list {citation.target} as {_quote(citation.title)} "
+                 f"(line {citation.line}, page {citation.page}); {where}: they differ {how}",
+                 quotes=((citation.section or "?", f"{citation.title} ({citation.target}) {citation.page}"),
+                         (citation.target, body)))

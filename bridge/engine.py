@@ -6,30 +6,32 @@
 
 A chunk of cases (default 1,000) is grounded together in one ``clingo.Control``: every case
 fact carries the case's index in the chunk, so cases never see each other and the per-case
-cost is a few dozen facts, not a program. A fresh ``Control`` per chunk keeps memory flat
-however long the batch: case facts use numbers and constants from a closed vocabulary, so
-clingo's symbol table does not grow with the batch.
+cost is a few dozen facts, not a program. clingo keeps every symbol it has seen for the life of
+a process, so long batches run in recycled worker processes (``spinekb.bridge.batch``).
+
+The shown atoms are filed by a table of handlers keyed by (name, arity) and read through the
+Symbol API; the records are built from them in canonical order (section, then criterion), so a
+case gives the same bytes alone or in a chunk, and under a KB that only grew.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 import re
 from itertools import islice
 from typing import TypeVar
 
 import clingo
+from clingo import Symbol, SymbolType
 
-from spinekb.bridge.facts import case_facts
+from spinekb.bridge.facts import case_facts, readable_facts
 from spinekb.bridge.kbast import kb_structure
 from spinekb.bridge.kbinfo import StaticKB, static_kb
 from spinekb.bridge.models import Case
-from spinekb.bridge.records import CaseResult, SolverAtoms, StudyDecision
+from spinekb.bridge.records import CaseResult, Decided, Reason, SolverAtoms, StudyDecision
 from spinekb.kb import kb_text
 
 T = TypeVar("T")
 DEFAULT_CHUNK = 1000
-_NESTED = re.compile(r"\([^()]*\(")          # a parenthesis opened inside another
-_TOP_COMMA = re.compile(r",(?![^()]*\))")      # a comma not inside a (one-level) argument
 FILTER_FROM = 100  # chunks of at least this many cases emit only the facts the KB reads
 TRACE_SHOW = "\n#show holds/2.\nranked(C, X, P) :- denied(C, X), pathway_study(P, X).\n"
 
@@ -53,6 +55,7 @@ class Engine:
         self._program = kb_text() + (TRACE_SHOW if trace else "")
         self._wanted: frozenset[str] | None = None
         self._filter_facts = True
+        self._inputs_cache: dict[str, frozenset[str]] = {}
 
     def evaluate(self, cases: Iterable[Case]) -> Iterator[CaseResult]:
         """Decide every case, in input order, ``chunk_size`` cases per grounding."""
@@ -79,8 +82,10 @@ class Engine:
             if model is None:  # the KB derives violations instead of constraints: cannot happen
                 raise RuntimeError("the knowledge base has no answer set for this chunk")
             for symbol in model.symbols(shown=True):
-                name, args = split_atom(str(symbol))
-                _collect(atoms[int(args[0])], name, args[1:])
+                handler = _HANDLERS.get((symbol.name, len(symbol.arguments)))
+                if handler is not None:
+                    arguments = symbol.arguments
+                    handler(atoms[arguments[0].number], [_text(a) for a in arguments[1:]])
         return [self._result(case, found) for case, found in zip(cases, atoms)]
 
     def _fact_filter(self, cases: int) -> frozenset[str] | None:
@@ -92,112 +97,72 @@ class Engine:
             self._wanted = kb_structure().case_inputs
         return self._wanted
 
-    def _result(self, case: Case, atoms: SolverAtoms) -> CaseResult:
+    def _result(self, case: Case, atoms: SolverAtoms) -> Decided:
         atoms.traced = self.trace
-        rank_pathways(self.kb, atoms)
-        studies = [study_decision(self.kb, cpt, atoms) for cpt in case.request.codes]
-        return CaseResult(case.request.id, self.kb.version, studies, atoms)
+        evidence = _Evidence(case, self._inputs_below)
+        studies = tuple(study_decision(self.kb, cpt, atoms, evidence) for cpt in case.request.codes)
+        record = CaseResult(case_id=case.request.id, kb_version=self.kb.version, studies=studies,
+                            violations=tuple(sorted(atoms.violations)))
+        return Decided(record, atoms)
+
+    def _inputs_below(self, criterion: str) -> frozenset[str]:
+        """The case predicates read by the rules of ``criterion`` and of every criterion below it."""
+        found = self._inputs_cache.get(criterion)
+        if found is None:
+            structure = kb_structure()
+            names: set[str] = set(structure.inputs_of(criterion))
+            for _, child in self.kb.children(criterion):
+                names |= self._inputs_below(child)
+            found = self._inputs_cache[criterion] = frozenset(names - {"case"})
+        return found
 
 
-def rank_pathways(kb: StaticKB, atoms: SolverAtoms) -> None:
-    """Fill ``gap`` and ``closest`` for each denied study from the solver's ``unmet`` atoms.
-
-    A ranked pathway's gap is how many of its conditions the solver found unmet; the closest are
-    those with the smallest gap (ties kept). Ranked are the candidates whose scope the case
-    presents (``in_scope``); with ``trace`` (explanations) every candidate is ranked, the ones in
-    scope first. A batch study with no candidate in scope has no closest pathway: its record
-    names the presentations the candidates address instead.
-    """
-    for cpt, decision in atoms.decisions.items():
-        if decision != "denied":
-            continue
-        candidates = kb.pathways_for(cpt)
-        in_scope = atoms.in_scope.get(cpt, [])
-        ranked = in_scope or (candidates if atoms.traced else [])
-        if not ranked:
-            continue
-        gaps = {p: len(atoms.unmet.get((cpt, p), ())) for p in (candidates if atoms.traced else ranked)}
-        atoms.gap[cpt] = gaps
-        fewest = min(gaps[p] for p in ranked)
-        atoms.closest[cpt] = sorted(p for p in ranked if gaps[p] == fewest)
+def _text(symbol: Symbol) -> str:
+    """An argument as the records name it: strings unquoted, every other term as ASP text."""
+    return symbol.string if symbol.type == SymbolType.String else str(symbol)
 
 
-def split_atom(text: str) -> tuple[str, list[str]]:
-    """Split an atom's ASP text into its name and top-level arguments (strings unquoted).
-
-    One ``str()`` per atom is several times faster than walking ``Symbol.arguments``:
-
-    >>> split_atom('unmet(3,"72148",sp5_1_p_mri,sp1_0_simultaneous(lumbar))')
-    ('unmet', ['3', '72148', 'sp5_1_p_mri', 'sp1_0_simultaneous(lumbar)'])
-    >>> split_atom('v(1,f(g(a,b),c),"x")')
-    ('v', ['1', 'f(g(a,b),c)', 'x'])
-    """
-    open_at = text.find("(")
-    if open_at < 0:
-        return text, []
-    inner = text[open_at + 1:-1]
-    if "\\" not in inner and not any("," in piece for piece in inner.split('"')[1::2]):
-        # no escape and no comma inside a string: the common cases split without a scan
-        if "(" not in inner:
-            return text[:open_at], [_unquote(a) for a in inner.split(",")]
-        if not _NESTED.search(inner):  # arguments nest at most one level: f(a), g(b,c)
-            return text[:open_at], [_unquote(a) for a in _TOP_COMMA.split(inner)]
-    args: list[str] = []
-    depth, start, quoted, escaped = 0, open_at + 1, False, False
-    for i in range(open_at + 1, len(text) - 1):
-        ch = text[i]
-        if quoted:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                quoted = False
-        elif ch == '"':
-            quoted = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            args.append(text[start:i])
-            start = i + 1
-    args.append(text[start:len(text) - 1])
-    return text[:open_at], [_unquote(a) for a in args]
+def _append(table: dict, key, value) -> None:  # type: ignore[type-arg]
+    table.setdefault(key, []).append(value)
 
 
-def _unquote(arg: str) -> str:
-    if len(arg) >= 2 and arg[0] == '"' and arg[-1] == '"':
-        return arg[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-    return arg
+def _set_gap(atoms: SolverAtoms, a: list[str]) -> None:
+    atoms.gap.setdefault(a[0], {})[a[1]] = int(a[2])
 
 
-def _collect(atoms: SolverAtoms, name: str, args: list[str]) -> None:
-    """File one shown atom of a case (arguments after the case index) into its record."""
-    if name == "holds":
-        atoms.holds.add(args[0])
-    elif name == "decision":
-        atoms.decisions[args[0]] = args[1]
-    elif name == "supported":
-        atoms.supported.setdefault(args[0], []).append(args[1])
-    elif name == "excluded":
-        atoms.excluded.setdefault(args[0], []).append(args[1])
-    elif name == "unmet":
-        atoms.unmet.setdefault((args[0], args[1]), []).append(args[2])
-    elif name == "in_scope":
-        atoms.in_scope.setdefault(args[0], []).append(args[1])
-    elif name == "alternative":
-        atoms.alternatives.setdefault(args[0], []).append((args[1], args[2]))
-    elif name == "advised_against":
-        atoms.advised_against.setdefault(args[0], []).append(args[1])
-    elif name == "redirected":
-        atoms.redirected.append((args[0], args[1]))
-    elif name == "conflict":
-        atoms.conflicts.append((args[0], args[1], args[2]))
-    elif name == "no_pathway":
-        atoms.no_pathway.add(args[0])
-    elif name == "violation":
-        atoms.violations.append(args[0])
+#: How each shown atom (name, arity) is filed; the case index is argument 0 and is not passed.
+_HANDLERS: dict[tuple[str, int], Callable[[SolverAtoms, list[str]], None]] = {
+    ("holds", 2): lambda atoms, a: atoms.holds.add(a[0]),
+    ("decision", 3): lambda atoms, a: atoms.decisions.__setitem__(a[0], a[1]),
+    ("supported", 3): lambda atoms, a: _append(atoms.supported, a[0], a[1]),
+    ("excluded", 3): lambda atoms, a: _append(atoms.excluded, a[0], a[1]),
+    ("unmet", 4): lambda atoms, a: _append(atoms.unmet, (a[0], a[1]), a[2]),
+    ("gap", 4): _set_gap,
+    ("closest", 3): lambda atoms, a: _append(atoms.closest, a[0], a[1]),
+    ("in_scope", 3): lambda atoms, a: _append(atoms.in_scope, a[0], a[1]),
+    ("alternative", 4): lambda atoms, a: _append(atoms.alternatives, a[0], (a[1], a[2])),
+    ("advised_against", 3): lambda atoms, a: _append(atoms.advised_against, a[0], a[1]),
+    ("redirected", 3): lambda atoms, a: atoms.redirected.append((a[0], a[1])),
+    ("conflict", 4): lambda atoms, a: atoms.conflicts.append((a[0], a[1], a[2])),
+    ("no_pathway", 2): lambda atoms, a: atoms.no_pathway.add(a[0]),
+    ("violation", 2): lambda atoms, a: atoms.violations.append(a[0]),
+}
+
+
+class _Evidence:
+    """The case facts a criterion's rules read, days as calendar dates (built only if asked)."""
+
+    def __init__(self, case: Case, inputs_below: Callable[[str], frozenset[str]]) -> None:
+        self.case, self.inputs_below = case, inputs_below
+        self._by_predicate: dict[str, list[str]] | None = None
+
+    def of(self, criterion: str) -> tuple[str, ...]:
+        if self._by_predicate is None:
+            self._by_predicate = {}
+            for fact in readable_facts(self.case):
+                self._by_predicate.setdefault(fact.predicate, []).append(fact.text)
+        names = self.inputs_below(criterion)
+        return tuple(text for name in sorted(names) for text in self._by_predicate.get(name, ()))
 
 
 def _section_order(section: str) -> tuple[int, ...]:
@@ -223,58 +188,60 @@ def met_criteria(kb: StaticKB, root: str, holds: set[str]) -> list[str]:
     return found
 
 
-def study_decision(kb: StaticKB, cpt: str, atoms: SolverAtoms) -> StudyDecision:
-    """The typed record of one study, read off the solver's atoms."""
-    decision = atoms.decisions.get(cpt, "denied")
+def criterion_key(kb: StaticKB, criterion: str) -> tuple[tuple[int, ...], str]:
+    """Canonical order of criteria: by section (SP-2.10 after SP-2.9), then by id."""
+    return _section_order(kb.section_of(criterion)), criterion
+
+
+def study_decision(kb: StaticKB, cpt: str, atoms: SolverAtoms, evidence: _Evidence | None = None) -> StudyDecision:
+    """The typed record of one study, read off the solver's atoms, in canonical order."""
+    decision = "approved" if atoms.decisions.get(cpt) == "approved" else "denied"
     code = kb.codes.get(cpt)
-    description = code.description if code else ""
-    reasons: list[str] = []
+    key = lambda criterion: criterion_key(kb, criterion)  # noqa: E731
+    reasons: list[Reason] = []
     criteria: list[str] = []
     pathways: list[str] = []
-    sections: list[str] = []
 
-    def cite(criterion: str) -> None:
-        section = kb.section_of(criterion)
-        if section not in sections:
-            sections.append(section)
+    def reason(kind: str, criterion: str, pathway: str | None = None, target: str | None = None,
+               facts: bool = False) -> Reason:
+        return Reason(kind=kind, section=kb.section_of(criterion), criterion=criterion, pathway=pathway,
+                      text=kb.text_of(criterion), target=target,
+                      facts=evidence.of(criterion) if facts and evidence else ())
 
     if decision == "approved":
-        pathways = sorted(atoms.supported.get(cpt, []))
+        pathways = sorted(atoms.supported.get(cpt, []), key=key)
         for pathway in pathways:
-            cite(pathway)
             criteria.append(pathway)
             criteria.extend(c for c in met_criteria(kb, pathway, atoms.holds) if c not in criteria)
-            reasons.append(f"{kb.section_of(pathway)} {pathway}: every condition is met: "
-                           f"{kb.text_of(pathway)}")
+            reasons.append(reason("met", pathway, pathway=pathway))
     else:
-        for criterion in atoms.excluded.get(cpt, []):
-            cite(criterion)
+        for criterion in sorted(set(atoms.excluded.get(cpt, [])), key=key):
             criteria.append(criterion)
-            reasons.append(f"{kb.section_of(criterion)} {criterion}: rules this study out: "
-                           f"{kb.text_of(criterion)}")
+            reasons.append(reason("excluded", criterion, facts=True))
         if cpt in atoms.no_pathway:
-            reasons.append("no pathway of the encoded sections supports this study")
-        for pathway in sorted(atoms.closest.get(cpt, [])):
-            cite(pathway)
-            pathways.append(pathway)
-            for condition in atoms.unmet.get((cpt, pathway), []):
+            reasons.append(Reason(kind="no_pathway"))
+        pathways = sorted(atoms.closest.get(cpt, []), key=key)
+        for pathway in pathways:
+            for condition in sorted(set(atoms.unmet.get((cpt, pathway), [])), key=key):
                 if condition not in criteria:
                     criteria.append(condition)
-                reasons.append(f"{kb.section_of(pathway)} {pathway}: not met: {condition}: "
-                               f"{kb.text_of(condition)}")
-        if not atoms.closest.get(cpt) and cpt not in atoms.no_pathway:
-            scopes = sorted({(kb.section_of(p), q) for p in kb.pathways_for(cpt) for q in kb.scopes.get(p, [])},
-                            key=lambda sq: (_section_order(sq[0]), sq[1]))
-            reasons.append("no pathway for this study addresses the case's presentation; the case would "
-                           "need to present one of: " + "; ".join(
-                               f"{section} {q}: {kb.text_of(q)}" for section, q in scopes))
-        for alternative, pathway in sorted(atoms.alternatives.get(cpt, [])):
-            reasons.append(f"instead, CPT {alternative} would be supported by {pathway} "
-                           f"({kb.section_of(pathway)})")
-    for criterion in atoms.advised_against.get(cpt, []):
-        cite(criterion)
-        reasons.append(f"{kb.section_of(criterion)} {criterion}: not indicated: {kb.text_of(criterion)}")
-    for criterion, target in atoms.redirected:
-        cite(criterion)
-        reasons.append(f"{kb.section_of(criterion)} {criterion}: see {target}: {kb.text_of(criterion)}")
-    return StudyDecision(cpt, description, decision, sections, criteria, reasons, pathways)
+                reasons.append(reason("unmet", condition, pathway=pathway, facts=True))
+        if not pathways and cpt not in atoms.no_pathway:
+            scopes = {(q, p) for p in kb.pathways_for(cpt) for q in kb.scopes.get(p, [])}
+            for scope in sorted({q for q, _ in scopes}, key=key):
+                reasons.append(reason("out_of_scope", scope))
+        for alternative, pathway in sorted(set(atoms.alternatives.get(cpt, []))):
+            reasons.append(reason("alternative", pathway, pathway=pathway, target=alternative))
+    for criterion in sorted(set(atoms.advised_against.get(cpt, [])), key=key):
+        reasons.append(reason("not_indicated", criterion, facts=True))
+    for criterion, target in sorted(set(atoms.redirected), key=lambda ct: (key(ct[0]), ct[1])):
+        reasons.append(reason("referral", criterion, target=target))
+    for study, pathway, criterion in sorted(set(atoms.conflicts)):
+        if study == cpt:
+            reasons.append(reason("conflict", criterion, pathway=pathway))
+    cited = [kb.section_of(r.pathway) if r.kind in ("met", "unmet") and r.pathway else r.section
+             for r in reasons if r.section and r.kind not in ("out_of_scope", "alternative")]
+    sections = tuple(sorted(set(cited), key=_section_order))
+    return StudyDecision(cpt=cpt, description=code.description if code else "", decision=decision,
+                         sections=sections, criteria=tuple(criteria), pathways=tuple(pathways),
+                         reasons=tuple(reasons))

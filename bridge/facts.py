@@ -271,3 +271,38 @@ CASE_TABLE: tuple[CasePredicate, ...] = (
 
 #: The case predicates (name, arity): derived from :data:`CASE_TABLE`.
 CASE_PREDICATES: frozenset[tuple[str, int]] = frozenset((p.name, p.arity) for p in CASE_TABLE)
+_BY_NAME: dict[str, CasePredicate] = {p.name: p for p in CASE_TABLE}
+
+
+@dataclass(frozen=True)
+class CaseFact:
+    """One input fact of a case without its case index: predicate, ASP text, and the text with
+    day arguments with their calendar dates (``onset(day -30 (2024-04-01))``)."""
+
+    predicate: str
+    asp: str
+    text: str
+
+
+def readable_facts(case: Case) -> list[CaseFact]:
+    """Every input fact of ``case`` in emission order, days shown as dates (from CASE_TABLE)::
+
+        >>> case = Case.model_validate({
+        ...     "request": {"id": "x", "date": "2024-05-01", "cpt": ["72148"], "purpose": "diagnosis"},
+        ...     "patient": {"age": 54}, "episode": {"regions": ["lumbar"],
+        ...     "condition": "low_back_pain", "onset": "2024-04-01"}})
+        >>> [f.text for f in readable_facts(case) if f.predicate == "onset"]
+        ['onset(day -30 (2024-04-01))']
+    """
+    origin = case.request.date
+    found: list[CaseFact] = []
+    for fact in case_facts(0, case):
+        row = _BY_NAME[fact.name]
+        arguments = fact.arguments[1:]
+        asp = [str(a) for a in arguments]
+        shown = [f"day {a.number} ({origin + dt.timedelta(days=a.number)})" if i + 1 in row.days
+                 else (f"{a.number} h" if i + 1 in row.hours else text)
+                 for i, (a, text) in enumerate(zip(arguments, asp))]
+        found.append(CaseFact(fact.name, f"{fact.name}({', '.join(asp)})" if asp else fact.name,
+                              f"{fact.name}({', '.join(shown)})" if shown else fact.name))
+    return found

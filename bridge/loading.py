@@ -98,7 +98,7 @@ def validate_json(source: str, text: str | bytes) -> Loaded:
     try:
         return Loaded(source, case=Case.model_validate_json(text))
     except ValidationError as error:
-        return Loaded(source, error=CaseError(source, describe(error), _case_id(text)))
+        return Loaded(source, error=CaseError(source=source, error=describe(error), case_id=_case_id(text)))
 
 
 def validate_data(source: str, data: Any) -> Loaded:
@@ -106,7 +106,7 @@ def validate_data(source: str, data: Any) -> Loaded:
     try:
         return Loaded(source, case=Case.model_validate(data))
     except ValidationError as error:
-        return Loaded(source, error=CaseError(source, describe(error), _case_id(data)))
+        return Loaded(source, error=CaseError(source=source, error=describe(error), case_id=_case_id(data)))
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def validate_raw(raw: RawInput) -> Loaded:
 
 
 def _failed(source: str, message: str) -> RawInput:
-    return RawInput(source, error=CaseError(source, message))
+    return RawInput(source, error=CaseError(source=source, error=message))
 
 
 def raw_lines(source: str, stream: IO[str]) -> Iterator[RawInput]:
@@ -200,7 +200,7 @@ def load_case(path: str | Path) -> Case:
     """Load exactly one case from a file; raises :class:`CaseInputError` with the one-line message."""
     items = list(read_file(Path(path)))
     if len(items) != 1:
-        raise CaseInputError(CaseError(str(path), f"expected one case, found {len(items)}"))
+        raise CaseInputError(CaseError(source=str(path), error=f"expected one case, found {len(items)}"))
     item = items[0]
     if item.error:
         raise CaseInputError(item.error)

@@ -1,32 +1,100 @@
-"""Typed decision records: what the solver decided for one case, study by study."""
+"""Typed decision records: what the solver decided for one case, study by study.
+
+Records are pydantic models, so the JSON output has a schema (``spinekb schema --output``).
+A reason is data, not words: its kind, the section and criterion behind it, the guideline's own
+words, and the case facts its rules read (days as calendar dates). ``spinekb.explain`` words
+reasons for people; nothing here is English beyond the guideline's quotes::
+
+    >>> Reason(kind="unmet", section="SP-5.1", criterion="sp5_1_c3", pathway="sp5_1_p_mri").kind
+    'unmet'
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ReasonKind = Literal["met", "unmet", "excluded", "not_indicated", "referral", "alternative",
+                     "conflict", "no_pathway", "out_of_scope"]
 
 
-@dataclass(frozen=True)
-class StudyDecision:
-    """The decision for one requested study, with the criteria and words behind it."""
+class Record(BaseModel):
+    """Frozen output record; unknown fields are an error."""
 
-    cpt: str
-    description: str
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Reason(Record):
+    """One reason behind a study's decision."""
+
+    kind: ReasonKind = Field(description=(
+        "met: the pathway that approved the study; unmet: a condition of the closest pathway that "
+        "does not hold; excluded: a criterion that rules the study out; not_indicated: the text says "
+        "the study is not indicated here; referral: the text sends the case to another guideline or "
+        "section; alternative: another study of the same region the case qualifies for; conflict: a "
+        "pathway approves what another section advises against; no_pathway: no pathway supports the "
+        "study at all; out_of_scope: a presentation the study's pathways address and the case does not present."))
+    section: Optional[str] = Field(None, description="The guideline section of the criterion, e.g. SP-5.1.")
+    criterion: Optional[str] = Field(None, description="The criterion id (kb/), e.g. sp5_1_c3.")
+    pathway: Optional[str] = Field(None, description="The pathway the criterion belongs to (met, unmet, alternative, conflict).")
+    text: str = Field("", description="The guideline's words the criterion encodes.")
+    target: Optional[str] = Field(None, description="referral: the section or guideline sent to; "
+                                                    "alternative: the CPT code that would be supported.")
+    facts: tuple[str, ...] = Field((), description="The case facts the criterion's rules read, days as dates.")
+
+
+class StudyDecision(Record):
+    """The decision for one requested study, with the criteria and reasons behind it."""
+
+    cpt: str = Field(description="The requested CPT code.")
+    description: str = Field(description="The code table's description of the study.")
     decision: Literal["approved", "denied"]
-    sections: list[str]
-    criteria: list[str]
-    reasons: list[str]
-    pathways: list[str] = field(default_factory=list)
+    sections: tuple[str, ...] = Field(description="Sections of the criteria cited, in guideline order.")
+    criteria: tuple[str, ...] = Field(description="Criteria behind the decision: for an approval the "
+                                                  "pathway and what carried it; for a denial what ruled it "
+                                                  "out and the unmet conditions of the closest pathways.")
+    pathways: tuple[str, ...] = Field((), description="Approved: the supporting pathways; denied: the closest.")
+    reasons: tuple[Reason, ...] = Field(description="The reasons, in canonical order (kind, section, criterion).")
+
+
+class CaseResult(Record):
+    """Everything decided for one case."""
+
+    case_id: str
+    kb_version: str = Field(description="The guideline version and a digest of the decision program.")
+    studies: tuple[StudyDecision, ...]
+    violations: tuple[str, ...] = Field((), description="Record problems the KB derived (rarely any).")
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON record of this study."""
-        return {"cpt": self.cpt, "description": self.description, "decision": self.decision,
-                "sections": self.sections, "criteria": self.criteria, "reasons": self.reasons,
-                "pathways": self.pathways}
+        """The JSON record of the case (``violations`` only when there are some)."""
+        return self.model_dump(mode="json", exclude_defaults=False,
+                               exclude={"violations"} if not self.violations else set())
+
+
+class CaseError(Record):
+    """An input that could not be evaluated: where it came from and why, in one line."""
+
+    case_id: Optional[str] = None
+    source: str
+    error: str = Field(description="field.path: problem")
+
+    @property
+    def message(self) -> str:
+        return self.error
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON error record of the input."""
+        return self.model_dump(mode="json")
+
+    def line(self) -> str:
+        """The one-line message a user sees."""
+        return f"error: {self.source}: {self.error}"
 
 
 @dataclass
 class SolverAtoms:
-    """The solver's per-case atoms, kept for explanations (nothing recomputed in Python)."""
+    """The solver's per-case atoms, as shown, filed by kind (built once, never changed after)."""
 
     holds: set[str] = field(default_factory=set)
     supported: dict[str, list[str]] = field(default_factory=dict)      # cpt -> pathways
@@ -46,39 +114,25 @@ class SolverAtoms:
 
 
 @dataclass
-class CaseResult:
-    """Everything decided for one case."""
+class Decided:
+    """A decided case: the record, the solver's atoms behind it (for explanations), and the
+    input's source. ``to_json`` is the record's."""
 
-    case_id: str
-    kb_version: str
-    studies: list[StudyDecision]
-    atoms: SolverAtoms = field(repr=False, default_factory=SolverAtoms)
+    record: CaseResult
+    atoms: SolverAtoms
     source: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON record of the case: ``{case_id, kb_version, studies: [...]}``."""
-        record: dict[str, Any] = {
-            "case_id": self.case_id,
-            "kb_version": self.kb_version,
-            "studies": [s.to_json() for s in self.studies],
-        }
-        if self.atoms.violations:
-            record["violations"] = list(self.atoms.violations)
-        return record
+    @property
+    def case_id(self) -> str:
+        return self.record.case_id
 
+    @property
+    def kb_version(self) -> str:
+        return self.record.kb_version
 
-@dataclass(frozen=True)
-class CaseError:
-    """An input that could not be evaluated: where it came from and why, in one line."""
-
-    source: str
-    message: str
-    case_id: str | None = None
+    @property
+    def studies(self) -> tuple[StudyDecision, ...]:
+        return self.record.studies
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON error record of the input."""
-        return {"case_id": self.case_id, "source": self.source, "error": self.message}
-
-    def line(self) -> str:
-        """The one-line message a user sees."""
-        return f"error: {self.source}: {self.message}"
+        return self.record.to_json()

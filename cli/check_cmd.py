@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
 from spinekb.bridge.checks import failing, report_json, report_text, run_checks
+from spinekb.explain.findings import findings_markdown
 
 
 @click.command()
@@ -29,3 +31,28 @@ def check(fmt: str) -> None:
     else:
         click.echo(report_text(issues))
     sys.exit(1 if failing(issues) else 0)
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-", show_default=True,
+              help="Where to write the page (- for stdout).")
+@click.option("--report", "report_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="Render a saved report of `spinekb check --format json` (- for stdin) instead of "
+                   "checking the KB now.")
+def findings(output: str, report_file: Any) -> None:
+    """Write the guideline findings page (docs/guideline-findings.md) from the JSON report of
+    `spinekb check`: the findings about the guideline text itself, grouped by kind, each with its
+    section ids and the guideline's words.
+
+    Regenerate the page with: spinekb findings -o docs/guideline-findings.md
+
+    Exits 0 (findings are the page's content, not a failure), 2 if the KB or the report cannot be read.
+    """
+    try:
+        report = json.load(report_file) if report_file else report_json(run_checks())
+        page = findings_markdown(report)
+    except (RuntimeError, ValueError, KeyError) as error:  # a KB that does not ground; a report that is not one
+        click.echo(f"error: {'report' if report_file else 'kb'}: {error}", err=True)
+        sys.exit(2)
+    with click.open_file(output, "w", encoding="utf-8") as out:
+        out.write(page)

@@ -6,13 +6,14 @@ import sys
 
 import click
 
-from spinekb.bridge.batch import FORMATS, render_chunks
+from spinekb.bridge.batch import render_chunks
 from spinekb.bridge.engine import DEFAULT_CHUNK
+from spinekb.explain.output import DECISION_FORMATS, decision_renderer
 
 
 @click.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(DECISION_FORMATS), default="text", show_default=True,
               help="text for people; json (an array) or jsonl (a record a line).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
               help="Worker processes for batches of more than one chunk  [default: CPU count].")
@@ -30,7 +31,7 @@ def evaluate(sources: tuple[str, ...], fmt: str, jobs: int | None, chunk_size: i
     rejected = 0
     out, err = sys.stdout, sys.stderr
     separator = "[\n" if fmt == "json" else ""
-    for chunk in render_chunks(sources, fmt, jobs, sys.stdin, chunk_size):
+    for chunk in render_chunks(sources, decision_renderer(fmt), jobs, sys.stdin, chunk_size):
         errors = [r.error for r in chunk if r.error]
         rejected += len(errors)
         if errors:

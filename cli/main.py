@@ -14,7 +14,7 @@ def main() -> None:
 # commands registered below (one import and one add_command per command module)
 from spinekb.cli.evaluate_cmd import evaluate  # noqa: E402
 from spinekb.cli.reference_cmd import readings, schema, vocabulary  # noqa: E402
-from spinekb.cli.check_cmd import check  # noqa: E402
+from spinekb.cli.check_cmd import check, findings  # noqa: E402
 from spinekb.cli.explain_cmd import explain  # noqa: E402
 
 main.add_command(evaluate)
@@ -22,4 +22,5 @@ main.add_command(schema)
 main.add_command(vocabulary)
 main.add_command(readings)
 main.add_command(check)
+main.add_command(findings)
 main.add_command(explain)

@@ -1,13 +1,33 @@
-"""Write an explanation in any of its formats: text, DOT, SVG or PNG."""
+"""Write decisions and explanations in every format people and programs read.
+
+Decisions (``spinekb evaluate``): ``text`` (a summary per case), ``json``, ``jsonl``.
+Explanations (``spinekb explain``): text, DOT, SVG or PNG.
+"""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+
+from spinekb.bridge.batch import Outcome, Rendered, Renderer, as_json, as_json_line, error_line
+from spinekb.explain.summary import summary_text
 
 from spinekb.explain.dot import GRAPH_FORMATS, render_dot, write_graph
 from spinekb.explain.graph import Explanation
 from spinekb.explain.text import render_text
 
 FORMATS = ("text", *GRAPH_FORMATS)
+DECISION_FORMATS = ("text", "json", "jsonl")
+
+
+def as_summary(outcome: Outcome) -> Rendered:
+    """An outcome as the text summary people read (nothing for a rejected input: its error line says it)."""
+    error = error_line(outcome)
+    return Rendered("" if error else summary_text(outcome.record, outcome.source) + "\n", error)
+
+
+def decision_renderer(fmt: str) -> Renderer:
+    """The renderer of decision format ``fmt`` (picklable: batch workers render)."""
+    return {"text": as_summary, "json": as_json, "jsonl": as_json_line}[fmt]
 
 
 def render(explanation: Explanation, fmt: str, full: bool = False) -> str:

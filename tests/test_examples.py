@@ -14,6 +14,7 @@ import pytest
 
 from spinekb.bridge.engine import Engine
 from spinekb.bridge.loading import load_case
+from spinekb.explain.reasons import reason_lines
 
 CASES = Path(__file__).resolve().parent.parent / "examples" / "cases"
 
@@ -137,4 +138,4 @@ def test_example_decides_as_the_guideline_says(engine: Engine, path: Path):
     result = engine.evaluate_one(load_case(path))
     decided = {study.cpt: study.decision for study in result.studies}
     assert decided == EXPECTED[path.stem], "\n".join(
-        f"{s.cpt} {s.decision}: {r}" for s in result.studies for r in s.reasons)
+        f"{s.cpt} {s.decision}: {r}" for s in result.studies for r in reason_lines(s.reasons))

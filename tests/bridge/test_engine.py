@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import copy
 
-from spinekb.bridge.engine import Engine, split_atom
+from spinekb.bridge.engine import Engine
+from spinekb.explain.reasons import reason_lines
 from spinekb.bridge.models import Case
 
 NO_TRIAL = {
@@ -21,7 +22,7 @@ def test_closest_pathway_is_the_one_whose_scope_the_case_presents(decide):
     assert result.atoms.closest["72148"] == ["sp5_1_p_mri"]
     assert result.atoms.gap["72148"]["sp5_1_p_mri"] == 2
     assert min(result.atoms.gap["72148"].values()) == 1  # a red flag row misses only its flag
-    assert result.studies[0].criteria == ["sp5_1_c3", "sp5_1_c4"]
+    assert result.studies[0].criteria == ("sp5_1_c3", "sp5_1_c4")
 
 
 def test_without_any_pathway_in_scope_the_fewest_unmet_win(decide):
@@ -31,7 +32,7 @@ def test_without_any_pathway_in_scope_the_fewest_unmet_win(decide):
     atoms = decide(case).atoms
     assert not atoms.in_scope.get("72148")
     fewest = min(atoms.gap["72148"].values())
-    assert atoms.closest["72148"] == sorted(p for p, n in atoms.gap["72148"].items() if n == fewest)
+    assert sorted(atoms.closest["72148"]) == sorted(p for p, n in atoms.gap["72148"].items() if n == fewest)
 
 
 def test_batch_chunks_decide_like_single_cases(engine):
@@ -50,11 +51,16 @@ def test_batch_chunks_decide_like_single_cases(engine):
     assert [r.to_json()["studies"] for r in together] == [r.to_json()["studies"] for r in alone]
 
 
-def test_split_atom_handles_nested_terms_and_strings():
-    """Arguments split at top-level commas only; strings are unquoted."""
-    assert split_atom("decision(0,\"72148\",approved)") == ("decision", ["0", "72148", "approved"])
-    assert split_atom('v(1,"a, b",f(x,y))') == ("v", ["1", "a, b", "f(x,y)"])
-    assert split_atom("flag") == ("flag", [])
+def test_a_case_gives_the_same_record_alone_and_inside_a_chunk(engine):
+    """Canonical order: sections, criteria and reasons do not depend on the chunk around a case."""
+    cases = [Case.model_validate(dict(NO_TRIAL, request=dict(NO_TRIAL["request"], id=f"c{i}",
+                                                              cpt=["72148", "72158", "72131"])))
+             for i in range(3)]
+    alone = Engine().evaluate_one(cases[1]).to_json()
+    assert alone["studies"] == list(Engine(chunk_size=10).evaluate(cases))[1].to_json()["studies"]
+    for study in alone["studies"]:
+        kinds = [r["kind"] for r in study["reasons"]]
+        assert kinds, study
 
 
 def test_batch_record_without_pathway_in_scope_names_the_presentations_needed():
@@ -64,7 +70,8 @@ def test_batch_record_without_pathway_in_scope_names_the_presentations_needed():
     case["episode"]["condition"] = "other"
     result = Engine().evaluate_one(Case.model_validate(case))
     study = result.studies[0]
-    assert study.decision == "denied" and study.pathways == []
-    need = next(r for r in study.reasons if r.startswith("no pathway for this study addresses"))
+    assert study.decision == "denied" and study.pathways == ()
+    assert {r.kind for r in study.reasons} >= {"out_of_scope"}
+    need = next(r for r in reason_lines(study.reasons) if r.startswith("no pathway for this study addresses"))
     assert "SP-5.1 sp5_1_applies: Low Back (Lumbar Spine) Pain without Neurological Features" in need
     assert "SP-1.2 sp1_2_cauda_equina" in need

@@ -22,7 +22,7 @@ def test_payload_in_the_id_changes_nothing(decide):
     hostile = decide({**BASE, "request": {**BASE["request"], "id": PAYLOAD}})
     assert plain.studies[0].decision == "denied"
     assert hostile.case_id == PAYLOAD
-    assert [s.to_json() for s in hostile.studies] == [s.to_json() for s in plain.studies]
+    assert [s.model_dump() for s in hostile.studies] == [s.model_dump() for s in plain.studies]
     assert hostile.atoms.holds == plain.atoms.holds
 
 
