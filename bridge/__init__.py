@@ -20,9 +20,9 @@ from spinekb.bridge.batch import evaluate_sources
 from spinekb.bridge.engine import Engine
 from spinekb.bridge.loading import CaseInputError, load_case, read_sources
 from spinekb.bridge.models import Case
-from spinekb.bridge.records import CaseError, CaseResult, StudyDecision
+from spinekb.bridge.records import CaseError, CaseResult, Decided, Reason, StudyDecision
 
 __all__ = [
-    "Case", "CaseError", "CaseInputError", "CaseResult", "Engine", "StudyDecision",
+    "Case", "CaseError", "CaseInputError", "CaseResult", "Decided", "Engine", "Reason", "StudyDecision",
     "evaluate_sources", "load_case", "read_sources",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 import re
 from itertools import islice
-from typing import TypeVar
+from typing import Any, Literal, TypeVar
 
 import clingo
 from clingo import Symbol, SymbolType
@@ -27,7 +27,7 @@ from spinekb.bridge.facts import case_facts, readable_facts
 from spinekb.bridge.kbast import kb_structure
 from spinekb.bridge.kbinfo import StaticKB, static_kb
 from spinekb.bridge.models import Case
-from spinekb.bridge.records import CaseResult, Decided, Reason, SolverAtoms, StudyDecision
+from spinekb.bridge.records import CaseResult, Decided, Reason, ReasonKind, SolverAtoms, StudyDecision
 from spinekb.kb import kb_text
 
 T = TypeVar("T")
@@ -57,16 +57,16 @@ class Engine:
         self._filter_facts = True
         self._inputs_cache: dict[str, frozenset[str]] = {}
 
-    def evaluate(self, cases: Iterable[Case]) -> Iterator[CaseResult]:
+    def evaluate(self, cases: Iterable[Case]) -> Iterator[Decided]:
         """Decide every case, in input order, ``chunk_size`` cases per grounding."""
         for chunk in chunked(cases, self.chunk_size):
             yield from self.evaluate_chunk(chunk)
 
-    def evaluate_one(self, case: Case) -> CaseResult:
+    def evaluate_one(self, case: Case) -> Decided:
         """Decide one case."""
         return self.evaluate_chunk([case])[0]
 
-    def evaluate_chunk(self, cases: list[Case]) -> list[CaseResult]:
+    def evaluate_chunk(self, cases: list[Case]) -> list[Decided]:
         """Ground and solve one chunk of cases together; one result per case, in order."""
         ctl = clingo.Control(["--warn=none"])
         ctl.add("base", [], self._program)
@@ -122,7 +122,7 @@ def _text(symbol: Symbol) -> str:
     return symbol.string if symbol.type == SymbolType.String else str(symbol)
 
 
-def _append(table: dict, key, value) -> None:  # type: ignore[type-arg]
+def _append(table: dict[Any, list[Any]], key: Any, value: Any) -> None:
     table.setdefault(key, []).append(value)
 
 
@@ -195,14 +195,14 @@ def criterion_key(kb: StaticKB, criterion: str) -> tuple[tuple[int, ...], str]:
 
 def study_decision(kb: StaticKB, cpt: str, atoms: SolverAtoms, evidence: _Evidence | None = None) -> StudyDecision:
     """The typed record of one study, read off the solver's atoms, in canonical order."""
-    decision = "approved" if atoms.decisions.get(cpt) == "approved" else "denied"
+    decision: Literal["approved", "denied"] = "approved" if atoms.decisions.get(cpt) == "approved" else "denied"
     code = kb.codes.get(cpt)
     key = lambda criterion: criterion_key(kb, criterion)  # noqa: E731
     reasons: list[Reason] = []
     criteria: list[str] = []
     pathways: list[str] = []
 
-    def reason(kind: str, criterion: str, pathway: str | None = None, target: str | None = None,
+    def reason(kind: ReasonKind, criterion: str, pathway: str | None = None, target: str | None = None,
                facts: bool = False) -> Reason:
         return Reason(kind=kind, section=kb.section_of(criterion), criterion=criterion, pathway=pathway,
                       text=kb.text_of(criterion), target=target,

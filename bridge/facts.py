@@ -106,8 +106,8 @@ def case_facts(index: int, case: Case, wanted: frozenset[str] | None = None) -> 
             fact("reflex_grade", E, _const(r.reflex), _const(r.side), _number(r.grade))
         for s in exam.sensory:
             fact("sensory_loss", E, _const(s.distribution))
-        for s in exam.signs:
-            fact("sign", E, _const(s.sign), _const(s.result))
+        for sign in exam.signs:
+            fact("sign", E, _const(sign.sign), _const(sign.result))
         for kind in exam.progression:
             fact("progression", E, _const(kind))
 

@@ -122,7 +122,8 @@ def static_kb() -> StaticKB:
                 and len(args) == 2:
             _append(getattr(kb, {"redirect": "redirects", "scope": "scopes"}.get(name, name)), *args)
         elif name == "cpt" and len(args) == 5:
-            kb.codes[args[0]] = Code(*args, in_spine_table=True)
+            code, modality, region, contrast, description = args
+            kb.codes[code] = Code(code, modality, region, contrast, description, in_spine_table=True)
         elif name == "section" and len(args) == 2:
             kb.sections[args[0]] = args[1]
         elif name == "encoded" and len(args) == 1:

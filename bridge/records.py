@@ -11,7 +11,7 @@ reasons for people; nothing here is English beyond the guideline's quotes::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -136,3 +136,12 @@ class Decided:
 
     def to_json(self) -> dict[str, Any]:
         return self.record.to_json()
+
+
+def output_schema() -> dict[str, Any]:
+    """The JSON Schema of one output record: a decided case or an error record."""
+    from pydantic import TypeAdapter
+
+    schema = TypeAdapter(Union[CaseResult, CaseError]).json_schema()
+    schema["title"] = "spinekb decision record"
+    return schema

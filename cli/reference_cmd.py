@@ -7,13 +7,17 @@ import click
 
 from spinekb.bridge.kbnotes import kb_notes
 from spinekb.bridge.models import Case
+from spinekb.bridge.records import output_schema
 from spinekb.bridge.vocabulary import vocabulary as load_vocabulary
 
 
 @click.command()
-def schema() -> None:
-    """Print the JSON Schema of a case file."""
-    click.echo(json.dumps(Case.model_json_schema(), indent=2))
+@click.option("--output", "what", flag_value="output",
+              help="The schema of a decision record (what `evaluate --format json/jsonl` prints).")
+@click.option("--case", "what", flag_value="case", default=True, help="The schema of a case file (default).")
+def schema(what: str) -> None:
+    """Print the JSON Schema of a case file, or (--output) of a decision record."""
+    click.echo(json.dumps(output_schema() if what == "output" else Case.model_json_schema(), indent=2))
 
 
 @click.command()

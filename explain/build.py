@@ -8,11 +8,13 @@ leaf reads and where its rules are from :func:`spinekb.bridge.kbast.kb_structure
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from spinekb.bridge.engine import Engine
 from spinekb.bridge.kbast import KbStructure, kb_structure
 from spinekb.bridge.kbinfo import StaticKB
 from spinekb.bridge.models import Case
-from spinekb.bridge.records import CaseResult, SolverAtoms
+from spinekb.bridge.records import Decided, SolverAtoms
 from spinekb.explain.casefacts import CaseFact, readable_facts
 from spinekb.explain.graph import (Alternative, Combine, Edge, EdgeState, Explanation, Need, Node,
                                    Option)
@@ -52,7 +54,7 @@ def explain_study(engine: Engine, case: Case, cpt: str | None = None) -> Explana
     return explain_result(engine.kb, case, engine.evaluate_one(case), cpt)
 
 
-def explain_result(kb: StaticKB, case: Case, result: CaseResult, cpt: str,
+def explain_result(kb: StaticKB, case: Case, result: Decided, cpt: str,
                    structure: KbStructure | None = None) -> Explanation:
     """Explain study ``cpt`` of an already decided case (``result`` from ``Engine``)."""
     return _Builder(kb, structure or kb_structure(), case, result, cpt).build()
@@ -61,11 +63,12 @@ def explain_result(kb: StaticKB, case: Case, result: CaseResult, cpt: str,
 class _Builder:
     """Adds nodes and edges for one study; each criterion node is added once and shared."""
 
-    def __init__(self, kb: StaticKB, structure: KbStructure, case: Case, result: CaseResult,
+    def __init__(self, kb: StaticKB, structure: KbStructure, case: Case, result: Decided,
                  cpt: str) -> None:
         self.kb, self.structure, self.atoms = kb, structure, result.atoms
         self.facts: list[CaseFact] = readable_facts(case)
-        decision = "approved" if self.atoms.decisions.get(cpt) == "approved" else "denied"
+        decision: Literal["approved", "denied"] = (
+            "approved" if self.atoms.decisions.get(cpt) == "approved" else "denied")
         code = kb.codes.get(cpt)
         self.explanation = Explanation(
             case_id=result.case_id, kb_version=result.kb_version, cpt=cpt,
@@ -90,7 +93,7 @@ class _Builder:
         combine: Combine = children[0][0] if children else "leaf"  # type: ignore[assignment]
         if len({how for how, _ in children}) > 1:
             combine = ""  # mixed shapes: each edge says how its child combines
-        kind = "pathway" if criterion in self.kb.pathways else "criterion"
+        kind: Literal["pathway", "criterion"] = "pathway" if criterion in self.kb.pathways else "criterion"
         notes: list[str] = []
         if not children:
             rules = self.structure.rules_of(criterion)

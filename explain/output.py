@@ -8,7 +8,8 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from spinekb.bridge.batch import Outcome, Rendered, Renderer, as_json, as_json_line, error_line
+from spinekb.bridge.batch import Outcome, Rendered, Renderer, as_json, as_json_line
+from spinekb.bridge.records import CaseError
 from spinekb.explain.summary import summary_text
 
 from spinekb.explain.dot import GRAPH_FORMATS, render_dot, write_graph
@@ -21,8 +22,9 @@ DECISION_FORMATS = ("text", "json", "jsonl")
 
 def as_summary(outcome: Outcome) -> Rendered:
     """An outcome as the text summary people read (nothing for a rejected input: its error line says it)."""
-    error = error_line(outcome)
-    return Rendered("" if error else summary_text(outcome.record, outcome.source) + "\n", error)
+    if isinstance(outcome, CaseError):
+        return Rendered("", outcome.line())
+    return Rendered(summary_text(outcome.record, outcome.source) + "\n")
 
 
 def decision_renderer(fmt: str) -> Renderer:

@@ -60,8 +60,9 @@ def test_the_real_kb_dangling_targets_are_exactly_those_outside_the_section_list
 
 
 def test_checks_lp_is_left_out_of_the_rules_that_decide_cases():
-    """Its blocks are not base: the per-rule analysis of the KB sees none of its rules."""
-    assert not any(r.location.file == "checks.lp" for r in base_rules(kb_text()))
+    """Its blocks are not base: the per-rule analysis of the KB sees none of its rules, nor of the
+    data of kb/checks_text.lp."""
+    assert not any(r.location.file in ("checks.lp", "checks_text.lp") for r in base_rules(kb_text()))
 
 
 def _decisions(text: str, files: list[Path]) -> set[str]:
@@ -77,11 +78,12 @@ def _decisions(text: str, files: list[Path]) -> set[str]:
 
 
 def test_checks_lp_changes_no_decision_of_the_example_cases():
-    """The KB with and without kb/checks.lp gives the same shown atoms for every example case."""
+    """The KB with and without kb/checks.lp and kb/checks_text.lp gives the same shown atoms for
+    every example case."""
     files = sorted(EXAMPLES.glob("*.json"))
     assert files
     without = "\n".join(f"%% file: {p.name}\n{p.read_text(encoding='utf-8')}"
-                        for p in kb_files() if p.name != "checks.lp")
+                        for p in kb_files() if p.name not in ("checks.lp", "checks_text.lp"))
     assert _decisions(kb_text(), files) == _decisions(without, files)
 
 
@@ -97,13 +99,19 @@ def test_check_exit_code_follows_the_real_report(real_issues):
 
 
 def test_check_json_report_shape(real_issues):
-    """--format json: kb_version, issues with the five fields, summary counts that add up."""
+    """--format json: kb_version, issues with their seven fields, summary counts that add up; the
+    kinds of every check the KB shows, the new ones included."""
     result = CliRunner().invoke(main, ["check", "--format", "json"])
     report = json.loads(result.stdout)
     assert set(report) == {"kb_version", "issues", "summary"}
     assert report["summary"] == summary(real_issues)
     assert sum(report["summary"].values()) == len(report["issues"])
-    assert all(set(i) == {"check", "severity", "sections", "criteria", "message"} for i in report["issues"])
+    assert all(set(i) == {"check", "severity", "sections", "criteria", "codes", "quotes", "message"}
+               for i in report["issues"])
+    assert all(set(q) == {"section", "words"} for i in report["issues"] for q in i["quotes"])
+    kinds = {i["check"] for i in report["issues"]}
+    assert kinds == {i.check for i in real_issues}
+    assert {"title_cited_differently", "contents_title_differs", "uncoded_study", "threshold_differs"} <= kinds
 
 
 @pytest.mark.parametrize("extra, code", [
