@@ -293,10 +293,11 @@ def _contradictions(body: tuple[ast.AST, ...]) -> list[str]:
         left = literal.atom.term
         for guard in literal.atom.guards:
             op, right = _OPS[guard.comparison], guard.term
-            if left.ast_type == ast.ASTType.Variable and _constant(right) is not None:
-                tests.setdefault(left.name, []).append((op, _constant(right)))
-            elif right.ast_type == ast.ASTType.Variable and _constant(left) is not None:
-                tests.setdefault(right.name, []).append((_FLIP[op], _constant(left)))
+            left_value, right_value = _constant(left), _constant(right)
+            if left.ast_type == ast.ASTType.Variable and right_value is not None:
+                tests.setdefault(left.name, []).append((op, right_value))
+            elif right.ast_type == ast.ASTType.Variable and left_value is not None:
+                tests.setdefault(right.name, []).append((_FLIP[op], left_value))
             left = right
     return [", ".join(f"{var} {op} {value}" for op, value in found)
             for var, found in tests.items() if not _satisfiable(found)]
@@ -485,7 +486,8 @@ def _xref(found: _Found, s: Symbol):
 
 def _xref_unknown(found: _Found, s: Symbol):
     sections, criteria, message = _xref(found, s)
-    return sections, criteria, message + f"; {render(s.arguments[1])} is no section of the guideline nor another guideline"
+    target = render(s.arguments[1])
+    return sections, criteria, message + f"; {target} is no section of the guideline nor another guideline"
 
 
 def _xref_not_encoded(found: _Found, s: Symbol):
@@ -495,7 +497,8 @@ def _xref_not_encoded(found: _Found, s: Symbol):
 
 def _xref_source(found: _Found, s: Symbol):
     source, target, text = s.arguments
-    return [], [], f"see({render(source)}, {render(target)}): {render(source)} is not in the section list: {_quote(render(text))}"
+    return [], [], (f"see({render(source)}, {render(target)}): {render(source)} is not in the section list: "
+                    f"{_quote(render(text))}")
 
 
 def _code_unknown(found: _Found, s: Symbol):

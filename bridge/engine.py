@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar
 import clingo
 from clingo import Symbol, SymbolType
 
-from spinekb.bridge.facts import case_facts, readable_facts
+from spinekb.bridge.facts import case_facts, fact_rows, readable
 from spinekb.bridge.kbast import kb_structure
 from spinekb.bridge.kbinfo import StaticKB, static_kb
 from spinekb.bridge.models import Case
@@ -150,19 +150,27 @@ _HANDLERS: dict[tuple[str, int], Callable[[SolverAtoms, list[str]], None]] = {
 
 
 class _Evidence:
-    """The case facts a criterion's rules read, days as calendar dates (built only if asked)."""
+    """The case facts a criterion's rules read, days as calendar dates (built only if asked,
+    and only for the predicates asked about)."""
 
     def __init__(self, case: Case, inputs_below: Callable[[str], frozenset[str]]) -> None:
         self.case, self.inputs_below = case, inputs_below
-        self._by_predicate: dict[str, list[str]] | None = None
+        self._rows: dict[str, list[tuple[Any, ...]]] | None = None
+        self._texts: dict[str, tuple[str, ...]] = {}
+
+    def _of_predicate(self, name: str) -> tuple[str, ...]:
+        texts = self._texts.get(name)
+        if texts is None:
+            if self._rows is None:
+                self._rows = {}
+                for row_name, arguments in fact_rows(self.case):
+                    self._rows.setdefault(row_name, []).append(arguments)
+            origin = self.case.request.date
+            texts = self._texts[name] = tuple(readable(origin, name, a).text for a in self._rows.get(name, ()))
+        return texts
 
     def of(self, criterion: str) -> tuple[str, ...]:
-        if self._by_predicate is None:
-            self._by_predicate = {}
-            for fact in readable_facts(self.case):
-                self._by_predicate.setdefault(fact.predicate, []).append(fact.text)
-        names = self.inputs_below(criterion)
-        return tuple(text for name in sorted(names) for text in self._by_predicate.get(name, ()))
+        return tuple(text for name in sorted(self.inputs_below(criterion)) for text in self._of_predicate(name))
 
 
 def _section_order(section: str) -> tuple[int, ...]:
@@ -239,8 +247,8 @@ def study_decision(kb: StaticKB, cpt: str, atoms: SolverAtoms, evidence: _Eviden
     for study, pathway, criterion in sorted(set(atoms.conflicts)):
         if study == cpt:
             reasons.append(reason("conflict", criterion, pathway=pathway))
-    cited = [kb.section_of(r.pathway) if r.kind in ("met", "unmet") and r.pathway else r.section
-             for r in reasons if r.section and r.kind not in ("out_of_scope", "alternative")]
+    cited = [kb.section_of(p) for p in pathways] + [
+        r.section for r in reasons if r.section and r.kind not in ("met", "unmet", "out_of_scope", "alternative")]
     sections = tuple(sorted(set(cited), key=_section_order))
     return StudyDecision(cpt=cpt, description=code.description if code else "", decision=decision,
                          sections=sections, criteria=tuple(criteria), pathways=tuple(pathways),

@@ -25,9 +25,14 @@ from functools import cache
 
 from dataclasses import dataclass
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from clingo import Function, Number, String, Symbol
 
 from spinekb.bridge.models import Case, level_constant
+
+T = TypeVar("T")
 
 
 @cache
@@ -54,146 +59,167 @@ def case_facts(index: int, case: Case, wanted: frozenset[str] | None = None) -> 
     a fact no rule reads changes no decision, and a batch need not build it. ``None``: all.
     """
     c = _number(index)
+    return _emit(case, wanted, lambda name, args: Function(name, [c, *args]), _const, _number, _string)
+
+
+def _plain(value: str | Enum) -> str:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _quoted(value: str) -> str:
+    return f'"{value}"'
+
+
+def fact_rows(case: Case) -> list[tuple[str, tuple[Any, ...]]]:
+    """The same facts as :func:`case_facts`, without the case index, as (name, arguments) with
+    Python values: numbers as ``int``, constants and quoted strings as ``str`` (cheap to read)."""
+    return _emit(case, None, lambda name, args: (name, args), _plain, int, _quoted)
+
+
+def _emit(case: Case, wanted: frozenset[str] | None, make: Callable[[str, tuple[Any, ...]], T],
+          const: Callable[[Any], Any], number: Callable[[int], Any], string: Callable[[str], Any]) -> list[T]:
+    """The one mapping of case fields to facts; ``make``, ``const``, ``number`` and ``string``
+    build them (as clingo symbols, or as plain rows)."""
     origin = case.request.date
-    facts: list[Symbol] = []
+    facts: list[T] = []
     append = facts.append
 
-    def fact(name: str, *args: Symbol) -> None:
+    def fact(name: str, *args: Any) -> None:
         if wanted is None or name in wanted:
-            append(Function(name, [c, *args]))
+            append(make(name, args))
 
-    def day(when: dt.date) -> Symbol:
-        return _number((when - origin).days)
+    def day(when: dt.date) -> Any:
+        return number((when - origin).days)
 
-    def level(text: str) -> Symbol:
-        return _const(level_constant(text))
+    def level(text: str) -> Any:
+        return const(level_constant(text))
 
     request = case.request
     fact("case")
     for code in request.codes:
-        fact("requested", _string(code))
-    fact("purpose", _const(request.purpose))
+        fact("requested", string(code))
+    fact("purpose", const(request.purpose))
     if request.requester:
-        fact("requester", _const(request.requester))
+        fact("requester", const(request.requester))
     for code, technique in request.study_techniques():
-        fact("study_technique", _string(code), _const(technique))
+        fact("study_technique", string(code), const(technique))
     for technique in dict.fromkeys(t for _, t in request.study_techniques()):
-        fact("technique", _const(technique))
+        fact("technique", const(technique))
 
-    fact("age", _number(case.age_years()))
-    fact("sex", _const(case.patient.sex))
+    fact("age", number(case.age_years()))
+    fact("sex", const(case.patient.sex))
 
     episode = case.episode
     for region in episode.regions:
-        fact("region", _const(region))
-    fact("condition", _const(episode.condition))
+        fact("region", const(region))
+    fact("condition", const(episode.condition))
     if episode.onset:
         fact("onset", day(episode.onset))
     if episode.changed:
         fact("changed", day(episode.changed))
 
     for e, evaluation in enumerate(case.evaluations):
-        E = _number(e)
-        fact("evaluation", E, day(evaluation.date), _const(evaluation.mode), _const(evaluation.kind))
+        E = number(e)
+        fact("evaluation", E, day(evaluation.date), const(evaluation.mode), const(evaluation.kind))
         if evaluation.outcome:
-            fact("evaluation_outcome", E, _const(evaluation.outcome))
+            fact("evaluation_outcome", E, const(evaluation.outcome))
         if evaluation.by:
-            fact("evaluation_by", E, _const(evaluation.by))
+            fact("evaluation_by", E, const(evaluation.by))
         exam = evaluation.exam
         for m in exam.muscles:
-            fact("muscle_grade", E, _const(m.muscle), _const(m.side), _number(m.grade))
+            fact("muscle_grade", E, const(m.muscle), const(m.side), number(m.grade))
         for r in exam.reflexes:
-            fact("reflex_grade", E, _const(r.reflex), _const(r.side), _number(r.grade))
+            fact("reflex_grade", E, const(r.reflex), const(r.side), number(r.grade))
         for s in exam.sensory:
-            fact("sensory_loss", E, _const(s.distribution))
+            fact("sensory_loss", E, const(s.distribution))
         for sign in exam.signs:
-            fact("sign", E, _const(sign.sign), _const(sign.result))
+            fact("sign", E, const(sign.sign), const(sign.result))
         for kind in exam.progression:
-            fact("progression", E, _const(kind))
+            fact("progression", E, const(kind))
 
     for finding in case.findings:
-        fact("finding", _const(finding.term))
+        fact("finding", const(finding.term))
         if finding.date:
-            fact("finding_day", _const(finding.term), day(finding.date))
+            fact("finding_day", const(finding.term), day(finding.date))
         if finding.level:
-            fact("finding_level", _const(finding.term), level(finding.level))
+            fact("finding_level", const(finding.term), level(finding.level))
         if finding.side:
-            fact("finding_side", _const(finding.term), _const(finding.side))
+            fact("finding_side", const(finding.term), const(finding.side))
 
     for t, trauma in enumerate(case.trauma):
-        T = _number(t)
+        T = number(t)
         fact("trauma", T, day(trauma.date))
         for factor in trauma.mechanism:
-            fact("trauma_factor", T, _const(factor))
+            fact("trauma_factor", T, const(factor))
         for region in trauma.regions:
-            fact("trauma_region", T, _const(region))
+            fact("trauma_region", T, const(region))
         if trauma.fall_height_feet is not None:
-            fact("trauma_fall_feet", T, _number(trauma.fall_height_feet))
+            fact("trauma_fall_feet", T, number(trauma.fall_height_feet))
         if trauma.fall_stairs is not None:
-            fact("trauma_fall_stairs", T, _number(trauma.fall_stairs))
+            fact("trauma_fall_stairs", T, number(trauma.fall_stairs))
 
     for t, treatment in enumerate(case.treatments):
-        T = _number(t)
+        T = number(t)
         # reading: a treatment with no end is ongoing at the request, so it runs to day 0.
-        end = day(treatment.end) if treatment.end else _number(0)
-        fact("treatment", T, _const(treatment.kind), day(treatment.start), end)
+        end = day(treatment.end) if treatment.end else number(0)
+        fact("treatment", T, const(treatment.kind), day(treatment.start), end)
         if treatment.end is None:
             fact("treatment_ongoing", T)
         if treatment.outcome:
-            fact("treatment_outcome", T, _const(treatment.outcome))
+            fact("treatment_outcome", T, const(treatment.outcome))
         if treatment.directed_by == "self":
             fact("treatment_self_directed", T)
 
     for score in case.pain_scores:
-        fact("pain_score", day(score.date), _number(score.vas))
+        fact("pain_score", day(score.date), number(score.vas))
 
     for i, study in enumerate(case.prior_imaging):
-        I = _number(i)
-        fact("imaging", I, _const(study.modality), _const(study.region), day(study.date))
-        fact("imaging_contrast", I, _const(study.contrast))
+        I = number(i)
+        fact("imaging", I, const(study.modality), const(study.region), day(study.date))
+        fact("imaging_contrast", I, const(study.contrast))
         for result in study.result:
-            fact("imaging_result", I, _const(result))
+            fact("imaging_result", I, const(result))
         if study.available:
             fact("imaging_available", I)
         if study.level:
             fact("imaging_level", I, level(study.level))
         if study.grade is not None:
-            fact("imaging_grade", I, _number(study.grade))
+            fact("imaging_grade", I, number(study.grade))
         if study.cobb_angle is not None:
-            fact("imaging_cobb", I, _number(study.cobb_angle))
+            fact("imaging_cobb", I, number(study.cobb_angle))
 
     for i, implant in enumerate(case.implants):
-        I = _number(i)
-        fact("implant", I, _const(implant.kind))
+        I = number(i)
+        fact("implant", I, const(implant.kind))
         if implant.mri_conditional:
             fact("implant_mri_conditional", I)
 
     requested_at = dt.datetime.combine(origin, request.time) if request.time else None
     for p, procedure in enumerate(case.procedures):
-        P = _number(p)
-        fact("procedure", P, _const(procedure.kind), day(procedure.date))
+        P = number(p)
+        fact("procedure", P, const(procedure.kind), day(procedure.date))
         if procedure.region:
-            fact("procedure_region", P, _const(procedure.region))
+            fact("procedure_region", P, const(procedure.region))
         if procedure.anterior or procedure.approach == "anterior":
             fact("procedure_anterior", P)
         if procedure.approach:
-            fact("procedure_approach", P, _const(procedure.approach))
+            fact("procedure_approach", P, const(procedure.approach))
         if procedure.revision:
             fact("procedure_revision", P)
         if procedure.level:
             fact("procedure_level", P, level(procedure.level))
         if requested_at and procedure.time:
             elapsed = requested_at - dt.datetime.combine(procedure.date, procedure.time)
-            fact("procedure_hours", P, _number(int(elapsed.total_seconds() // 3600)))
+            fact("procedure_hours", P, number(int(elapsed.total_seconds() // 3600)))
 
     for plan in case.plans:
-        fact("plan", _const(plan.kind))
+        fact("plan", const(plan.kind))
         if plan.region:
-            fact("plan_region", _const(plan.kind), _const(plan.region))
+            fact("plan_region", const(plan.kind), const(plan.region))
         if plan.level:
-            fact("plan_level", _const(plan.kind), level(plan.level))
+            fact("plan_level", const(plan.kind), level(plan.level))
         if plan.approved:
-            fact("plan_approved", _const(plan.kind))
+            fact("plan_approved", const(plan.kind))
     return facts
 
 
@@ -295,14 +321,15 @@ def readable_facts(case: Case) -> list[CaseFact]:
         ['onset(day -30 (2024-04-01))']
     """
     origin = case.request.date
-    found: list[CaseFact] = []
-    for fact in case_facts(0, case):
-        row = _BY_NAME[fact.name]
-        arguments = fact.arguments[1:]
-        asp = [str(a) for a in arguments]
-        shown = [f"day {a.number} ({origin + dt.timedelta(days=a.number)})" if i + 1 in row.days
-                 else (f"{a.number} h" if i + 1 in row.hours else text)
-                 for i, (a, text) in enumerate(zip(arguments, asp))]
-        found.append(CaseFact(fact.name, f"{fact.name}({', '.join(asp)})" if asp else fact.name,
-                              f"{fact.name}({', '.join(shown)})" if shown else fact.name))
-    return found
+    return [readable(origin, name, arguments) for name, arguments in fact_rows(case)]
+
+
+def readable(origin: dt.date, name: str, arguments: tuple[Any, ...]) -> CaseFact:
+    """One fact row as a reader sees it, days counted from ``origin`` (the request date)."""
+    row = _BY_NAME[name]
+    asp = [str(a) for a in arguments]
+    shown = [f"day {a} ({origin + dt.timedelta(days=a)})" if i + 1 in row.days
+             else (f"{a} h" if i + 1 in row.hours else text)
+             for i, (a, text) in enumerate(zip(arguments, asp))]
+    return CaseFact(name, f"{name}({', '.join(asp)})" if asp else name,
+                    f"{name}({', '.join(shown)})" if shown else name)

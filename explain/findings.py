@@ -48,7 +48,9 @@ def findings_markdown(report: dict[str, Any]) -> str:
         "different numbers in different sections. Each finding names its sections (the citing",
         "section first) and quotes the guideline. Findings about how the KB encodes the text are",
         "left to `spinekb check`. Line numbers are those of",
-        "[the guideline text](guideline/spine-imaging-guidelines-v1.0.2023.txt).",
+        "[the guideline text](guideline/spine-imaging-guidelines-v1.0.2023.txt), which has no table of",
+        "contents before SP-1.0: the contents compared with the headings are the lists that open the",
+        "chapters SP-3 to SP-16.",
         "",
         "| kind | severity | findings |",
         "|---|---|---|",
@@ -77,7 +79,11 @@ def _finding(issue: dict[str, Any]) -> list[str]:
         return [f"- **{quote['section']}** `{issue['criteria'][0]}` {_CONFLICTS[issue['check']]} "
                 f"CPT {', '.join(issue['codes'])}; pathways of {approving} approve them where it can hold too.",
                 f"  - {quote['section']}: \"{quote['words']}\""]
-    lines = [f"- **{sections}**: {issue['message']}"]
+    if issue["check"] == "threshold_differs":  # "what the kind measures: N unit in sections (words); ..."
+        kind, _, values = issue["message"].partition(": ")
+        lines = [f"- **{kind}**: {values}"]
+    else:
+        lines = [f"- **{sections}**: {issue['message']}"]
     lines += [f"  - {q['section']}: \"{q['words']}\"" for q in issue["quotes"]
               if f'"{q["words"]}"' not in issue["message"] and q["words"] not in issue["message"]]
     return lines

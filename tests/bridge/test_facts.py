@@ -114,3 +114,13 @@ def test_bad_new_fields_are_rejected(field, value, problem):
     target[field[-1]] = value
     with pytest.raises(ValidationError, match=problem):
         Case.model_validate(data)
+
+
+def test_rows_and_symbols_are_the_same_facts():
+    """fact_rows (for readers) and case_facts (for clingo) come from one mapping."""
+    from spinekb.bridge.facts import readable_facts
+
+    case = Case.model_validate(FULL)
+    symbols = [f"{s.name}({', '.join(str(a) for a in s.arguments[1:])})" if len(s.arguments) > 1 else s.name
+               for s in case_facts(0, case)]
+    assert [f.asp for f in readable_facts(case)] == symbols
