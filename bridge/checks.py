@@ -748,13 +748,15 @@ def _thresholds(found: _Found) -> list[Issue]:
 
 _FILE_MARK = re.compile(r"^%% file: (?P<name>\S+)$")
 _SECTION_FILE = re.compile(r"^sp([0-9]+)(?:_([0-9]+))?_")
-_NUMBER_FACT = re.compile(r"(^|_)window$")
+#: Facts that name a threshold by convention: window(trial, 42), sp16_2_window(x, 28), sp3_2_threshold(age, 65).
+_NUMBER_FACT = re.compile(r"(^|_)(window|threshold|limit|cutoff)s?$")
 
 
 def _kb_numbers(program: str) -> list[Symbol]:
     """kb_number(Loc, Section, N, Text) for every number a section file (kb/sp<section>_*.lp) of
-    the base block states: the value of a window fact (``window(trial, 42)``,
-    ``sp16_2_window(x, 28)``) and every non-zero constant a comparison tests (``A > 70``)."""
+    the base block states: the value of a window or threshold fact (``window(trial, 42)``,
+    ``sp16_2_window(x, 28)``, ``sp3_2_threshold(age, 65)``) and every non-zero constant a comparison
+    tests (``A > 70``)."""
     marks = [(n, m["name"]) for n, line in enumerate(program.splitlines(), start=1) if (m := _FILE_MARK.match(line))]
     found: list[Symbol] = []
     block = ["base"]

@@ -33,10 +33,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     # SP-5.1 names only MRI without contrast (72148); SP-2.2: "Contrast is generally not
     # indicated for most disc and nerve root disorders ... and degenerative disease".
     "mixed-mri-without-and-with-contrast": {"72148": A, "72158": D},
-    # SP-1.0: "Requests for simultaneous, similar studies such as spinal MRI and CT need to be
-    # documented as required for preoperative surgical planning" (purpose is diagnosis); and the
-    # CT has no MRI contraindication (SP-5.1 comments).
-    "denied-simultaneous-mri-and-ct": {"72148": D, "72131": D},
+    # SP-5.1 supports the MRI (every bullet met); the CT has no MRI contraindication (SP-5.1
+    # comments), so it fails on its own terms. SP-1.0's "Requests for simultaneous, similar studies
+    # such as spinal MRI and CT need to be documented as required for preoperative surgical
+    # planning" is a requirement for approving BOTH; it does not take the MRI away.
+    "mixed-mri-and-ct-only-mri-supported": {"72148": A, "72131": D},
+    # SP-3.2: a rollover collision 3 days ago is a high risk factor; "MRI Cervical Spine without
+    # contrast (CPT 72141) or CT Cervical Spine without contrast (CPT 72125)": each qualifies on
+    # its own, and both together need SP-1.0's documentation of preoperative planning (none here).
+    "denied-simultaneous-neck-trauma-mri-and-ct": {"72141": D, "72125": D},
     # SP-5.1 comments: "A CT Lumbar Spine without contrast (CPT 72131) ... is appropriate when
     # MRI is contraindicated"; SP-2.3: a pacemaker not MRI conditional is a contraindication.
     "approved-ct-lumbar-pacemaker": {"72131": A},

@@ -5,6 +5,8 @@ it. Every assertion is about what the solver decided, as the explanation must re
 """
 from __future__ import annotations
 
+import html
+
 import json
 from pathlib import Path
 
@@ -120,7 +122,8 @@ def test_approval_names_pathway_leaves_and_branch(approval):
 
 def test_exclusion_is_reported_and_would_need_its_absence(engine):
     """MRI and CT of the lumbar spine together: sp1_0_simultaneous rules 72148 out."""
-    explanation = explain_study(engine, case_of({"request": {"cpt": ["72148", "72131"]}}), "72148")
+    explanation = explain_study(engine, case_of({"request": {"cpt": ["72148", "72131"]},
+                                                 "implants": [{"kind": "pacemaker"}]}), "72148")
     text = render_text(explanation)
     assert explanation.decision == "denied"
     assert "✓ rules out: SP-1.0 sp1_0_simultaneous(lumbar)" in text
@@ -156,7 +159,7 @@ def test_picture_and_text_come_from_one_graph(denial):
     for node in denial.nodes.values():
         if node.kind in ("criterion", "pathway"):
             mark = "✓" if node.met else "✗"
-            assert f"{mark} {node.title}" in dot
+            assert html.escape(f"{mark} {node.title}") in dot  # DOT labels are HTML-like: quotes escaped
             assert node.title in text
 
 

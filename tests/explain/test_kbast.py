@@ -40,7 +40,7 @@ def test_rule_locations_are_per_file_lines():
 def test_installed_kb_recent_trial_reads_treatment():
     """holds(C, sp1_0_recent_trial) reads recent_trial -> trial -> treatment."""
     structure = kb_structure()
-    assert structure.inputs_of("sp1_0_recent_trial") == {"treatment"}
+    assert structure.inputs_of("sp1_0_recent_trial") == {"treatment", "treatment_self_directed"}
     assert "sp5_1_c3" not in structure.defined          # composite: any_of facts only
     location = structure.rules_of("sp1_0_recent_trial")[0]
     from spinekb.kb import kb_dir
