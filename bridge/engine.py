@@ -213,7 +213,7 @@ def study_decision(kb: StaticKB, cpt: str, atoms: SolverAtoms, evidence: _Eviden
     def reason(kind: ReasonKind, criterion: str, pathway: str | None = None, target: str | None = None,
                facts: bool = False) -> Reason:
         return Reason(kind=kind, section=kb.section_of(criterion), criterion=criterion, pathway=pathway,
-                      text=kb.text_of(criterion), target=target,
+                      text=kb.text_of(criterion), label=kb.is_label(criterion), target=target,
                       facts=evidence.of(criterion) if facts and evidence else ())
 
     if decision == "approved":

@@ -60,6 +60,7 @@ class StaticKB:
     codes: dict[str, Code] = field(default_factory=dict)
     sections: dict[str, str] = field(default_factory=dict)
     encoded: set[str] = field(default_factory=set)
+    labels: set[str] = field(default_factory=set)   # criteria whose text is words of our own
     _by_study: dict[str, list[str]] | None = field(default=None, repr=False)
 
     def children(self, criterion: str) -> list[tuple[str, str]]:
@@ -84,6 +85,10 @@ class StaticKB:
             return self.criteria[criterion].section
         return self.pathways.get(criterion, "?")
 
+    def is_label(self, criterion: str) -> bool:
+        """The criterion's text is words of our own (``label/1``), not a quote of the guideline."""
+        return criterion in self.labels
+
     def text_of(self, criterion: str) -> str:
         """The guideline words a criterion encodes."""
         found = self.criteria.get(criterion)
@@ -105,7 +110,7 @@ def static_kb() -> StaticKB:
     kb = StaticKB(version=kb_version())
     wanted = [("criterion", 3), ("pathway", 2), ("pathway_study", 2), ("all_of", 2), ("any_of", 2),
               ("none_of", 2), ("excludes", 2), ("not_indicated", 2), ("redirect", 2), ("scope", 2),
-              ("cpt", 5), ("section", 2), ("encoded", 1)]
+              ("cpt", 5), ("section", 2), ("encoded", 1), ("label", 1)]
     atoms = (atom for signature in wanted for atom in ctl.symbolic_atoms.by_signature(*signature))
     for atom in atoms:
         if not atom.is_fact:
@@ -128,6 +133,8 @@ def static_kb() -> StaticKB:
             kb.sections[args[0]] = args[1]
         elif name == "encoded" and len(args) == 1:
             kb.encoded.add(args[0])
+        elif name == "label" and len(args) == 1:
+            kb.labels.add(args[0])
     spine_table = {render(a.symbol.arguments[0]) for a in ctl.symbolic_atoms.by_signature("spine_table", 1)}
     for code, row in kb.codes.items():
         kb.codes[code] = Code(row.code, row.modality, row.region, row.contrast, row.description,

@@ -13,10 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 ReasonKind = Literal["met", "unmet", "excluded", "not_indicated", "referral", "alternative",
                      "conflict", "no_pathway", "out_of_scope"]
+#: The X12 278 review action (X12 code list 306, as Da Vinci PAS carries it): A1 certified in
+#: total, A3 not certified, A4 pended.
+ReviewAction = Literal["A1", "A3", "A4"]
 
 
 class Record(BaseModel):
@@ -38,7 +41,8 @@ class Reason(Record):
     section: Optional[str] = Field(None, description="The guideline section of the criterion, e.g. SP-5.1.")
     criterion: Optional[str] = Field(None, description="The criterion id (kb/), e.g. sp5_1_c3.")
     pathway: Optional[str] = Field(None, description="The pathway the criterion belongs to (met, unmet, alternative, conflict).")
-    text: str = Field("", description="The guideline's words the criterion encodes.")
+    text: str = Field("", description="The guideline's words the criterion encodes (verbatim, unless `label`).")
+    label: bool = Field(False, description="The text is words of our own (a heading, a joined list), not a quote.")
     target: Optional[str] = Field(None, description="referral: the section or guideline sent to; "
                                                     "alternative: the CPT code that would be supported.")
     facts: tuple[str, ...] = Field((), description="The case facts the criterion's rules read, days as dates.")
@@ -57,6 +61,50 @@ class StudyDecision(Record):
     pathways: tuple[str, ...] = Field((), description="Approved: the supporting pathways; denied: the closest.")
     reasons: tuple[Reason, ...] = Field(description="The reasons, in canonical order (kind, section, criterion).")
 
+    @computed_field(description="The X12 278 review action of this outcome (code list 306, as Da Vinci PAS "
+                                "carries it): A1 certified in total (approved), A3 not certified (nothing in "
+                                "the guideline supports the study for this case), A4 pended (documentation "
+                                "of the unmet conditions would decide it). See review_action().")
+    @property
+    def review_action(self) -> ReviewAction:
+        return review_action(self)
+
+
+#: Denial reasons that no further documentation can change: the guideline rules the study out,
+#: supports it under no pathway, or addresses other presentations than the case's.
+_NOT_CERTIFIABLE = frozenset({"excluded", "no_pathway", "out_of_scope"})
+
+
+def review_action(study: StudyDecision) -> ReviewAction:
+    """The X12 278 review action of one study's outcome: the one place that decides it.
+
+    - ``A1`` (certified in total): the study is approved.
+    - ``A3`` (not certified): denied, and nothing in the guideline supports it for this case: a
+      criterion rules it out (``excluded``: experimental, contraindicated), no pathway supports the
+      study at all (``no_pathway``), its pathways address presentations the case does not have
+      (``out_of_scope``), or the guideline only refers the case elsewhere (``referral`` with no
+      unmet condition to document).
+    - ``A4`` (pended): denied on the unmet conditions of a pathway that addresses the case
+      (``unmet``): documenting them would decide the request.
+
+    Issue 9 adds ``StudyDecision.denial_kind`` (documentation / not_yet / not_supported); this
+    function then reads it instead of the reason kinds (not_supported -> A3, documentation and
+    not_yet -> A4), and every output (records, cards, the coverage-information extension) follows.
+
+        >>> study = StudyDecision(cpt="72148", description="", decision="denied", sections=(), criteria=(),
+        ...                       reasons=(Reason(kind="unmet", criterion="sp5_1_c3"),))
+        >>> review_action(study)
+        'A4'
+    """
+    if study.decision == "approved":
+        return "A1"
+    kinds = {reason.kind for reason in study.reasons}
+    if kinds & _NOT_CERTIFIABLE:
+        return "A3"
+    if "unmet" in kinds:
+        return "A4"
+    return "A3"  # referral-only, not-indicated-only, or no reason at all: nothing to document
+
 
 class CaseResult(Record):
     """Everything decided for one case."""
@@ -65,11 +113,15 @@ class CaseResult(Record):
     kb_version: str = Field(description="The guideline version and a digest of the decision program.")
     studies: tuple[StudyDecision, ...]
     violations: tuple[str, ...] = Field((), description="Record problems the KB derived (rarely any).")
+    unmapped: tuple[str, ...] = Field((), description=(
+        "FHIR input only: resources and codes of the Bundle that map to no case field "
+        "(e.g. \"Condition/12: SNOMED CT 12345 maps to no presentation or finding\"); they did not "
+        "reach the decision. Absent when every resource mapped, and for case JSON."))
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON record of the case (``violations`` only when there are some)."""
-        return self.model_dump(mode="json", exclude_defaults=False,
-                               exclude={"violations"} if not self.violations else set())
+        """The JSON record of the case (``violations`` and ``unmapped`` only when there are some)."""
+        empty = {name for name in ("violations", "unmapped") if not getattr(self, name)}
+        return self.model_dump(mode="json", exclude_defaults=False, exclude=empty)
 
 
 class CaseError(Record):
@@ -142,6 +194,7 @@ def output_schema() -> dict[str, Any]:
     """The JSON Schema of one output record: a decided case or an error record."""
     from pydantic import TypeAdapter
 
-    schema = TypeAdapter(Union[CaseResult, CaseError]).json_schema()
+    # serialization mode: computed fields (a study's review_action) are part of the output
+    schema = TypeAdapter(Union[CaseResult, CaseError]).json_schema(mode="serialization")
     schema["title"] = "spinekb decision record"
     return schema

@@ -72,6 +72,13 @@ def test_a_number_a_section_file_compares_with_and_no_threshold_declares_is_info
         "kb/sp5_1_toy.lp:2 states 70 (A > 70)", "kb/sp5_1_toy.lp:3 states 90 (sp5_1_window(recent,90))"]
 
 
+def test_threshold_facts_are_read_as_window_facts_are_and_other_numeric_facts_are_not():
+    """``sp5_1_threshold(age, 65)`` names a threshold; ``sp5_1_reflex_grade(clonus, 4)`` does not."""
+    found = issues_of("threshold_undeclared", run_checks(_section_file("sp5_1_threshold(age, 65).",
+                                                                       "sp5_1_reflex_grade(clonus, 4).")))
+    assert [i.message.split(", a number")[0] for i in found] == ["kb/sp5_1_toy.lp:1 states 65 (sp5_1_threshold(age,65))"]
+
+
 def test_a_number_a_declared_threshold_states_in_any_unit_is_accounted_for():
     """70 is "Age >70 years"; 90 days is "within 3 months"; a subsection's threshold counts for
     the file of its chapter."""
