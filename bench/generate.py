@@ -25,9 +25,9 @@ from enum import Enum
 from typing import Any, get_args, get_origin
 
 from spinekb.bridge import models
-from spinekb.bridge.kbinfo import static_kb
+from spinekb.kb.static import static_kb
 from spinekb.bridge.models import Case
-from spinekb.bridge.vocabulary import vocabulary
+from spinekb.kb.vocabulary import vocabulary
 
 DEFAULT_SEED = 20230101
 LUMBAR_SLICE = ("low_back_pain", "coccydynia", "lower_extremity_pain_neuro", "low_back_trauma")

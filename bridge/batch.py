@@ -15,6 +15,14 @@ batch is decided by worker processes that are replaced every :data:`CHUNKS_PER_W
 memory stays flat however long the batch. At most two chunks per worker are in flight, so the
 input is never read ahead of what the workers can take. A batch of one chunk is decided
 in-process (no worker start-up for a single case).
+
+No input can take another down with it. A case that makes deciding fail (a bug, not a bad
+input: bad inputs are errors before this point) is decided again alone, and gets an error
+record if it fails alone too; the rest of its chunk is decided as usual. A renderer that fails
+on one outcome renders that input's error record instead. A worker process that dies (killed,
+out of memory) breaks its pool: the pool is restarted, chunks that were merely in flight are
+sent again, and the chunk it was deciding is split in halves until the input that kills a worker
+stands alone and gets an error record. Every input gets exactly one record, in input order.
 """
 from __future__ import annotations
 
@@ -22,13 +30,15 @@ import json
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import chain
 from typing import IO, Any, Union
 
 from spinekb.bridge.engine import DEFAULT_CHUNK, Engine, chunked
-from spinekb.bridge.loading import Loaded, RawInput, raw_sources, validate_raw
+from spinekb.bridge.loading import Loaded, RawInput, one_line, raw_sources, validate_raw
+from spinekb.bridge.models import shown
 from spinekb.bridge.records import CaseError, Decided
 
 Outcome = Union[Decided, CaseError]
@@ -56,6 +66,8 @@ def decide_loaded(engine: Engine, items: list[Loaded]) -> list[Outcome]:
         else:
             result = next(results)
             result.source = item.source
+            if item.unmapped or item.assumed:  # FHIR input: say what did not reach the decision
+                result.record = result.record.model_copy(update={"unmapped": item.unmapped, "assumed": item.assumed})
             outcomes.append(result)
     return outcomes
 
@@ -86,8 +98,21 @@ def as_json(outcome: Outcome) -> Rendered:
     return Rendered(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False), error_line(outcome))
 
 
+def render_safely(render: Renderer, outcome: Outcome) -> Rendered:
+    """``render(outcome)``; if the renderer fails on it, the input's error record instead."""
+    try:
+        return render(outcome)
+    except Exception as problem:  # noqa: BLE001 - one record's rendering must not end the batch
+        source = outcome.source if isinstance(outcome, (CaseError, Decided)) else "?"
+        error = internal_error(source, problem, getattr(outcome, "case_id", None))
+        try:
+            return render(error)
+        except Exception:  # noqa: BLE001
+            return as_json_line(error)
+
+
 def _decide_and_render(engine: Engine, raws: list[RawInput], render: Renderer) -> list[Rendered]:
-    return [render(o) for o in decide_loaded(engine, [validate_raw(raw) for raw in raws])]
+    return [render_safely(render, o) for o in decide_loaded(engine, [validate_raw(raw) for raw in raws])]
 
 
 _WORKER_ENGINE: Engine | None = None
@@ -122,16 +147,64 @@ def render_chunks(sources: Iterable[str], render: Renderer = as_json_line, jobs:
     if second is None:  # one chunk: no worker start-up
         yield _decide_and_render(Engine(chunk_size), first, render)
         return
-    # forkserver: replacement workers are forked from a clean single-threaded server process
-    # (forking this process, whose pool threads are running, can deadlock a new worker).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["spinekb.bridge.warm", "spinekb.bridge.engine", "spinekb.bridge.loading"])
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
-                             max_tasks_per_child=CHUNKS_PER_WORKER) as pool:
-        pending: deque[Any] = deque()
+    workers = _Workers(jobs, render)
+    try:
+        pending: deque[tuple[list[RawInput], _Ticket]] = deque()
         for chunk in chain([first, second], chunks):
-            pending.append(pool.submit(_worker_chunk, (chunk, render)))
+            pending.append((chunk, workers.submit(chunk)))
             if len(pending) >= 2 * jobs:
-                yield pending.popleft().result()
+                yield workers.collect(*pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield workers.collect(*pending.popleft())
+    finally:
+        workers.close()
+
+
+_Ticket = tuple[int, "Future[list[Rendered]]"]
+
+
+class _Workers:
+    """Recycled worker processes that outlive a worker's death (see the module docstring)."""
+
+    def __init__(self, jobs: int, render: Renderer) -> None:
+        self.jobs, self.render = jobs, render
+        self.generation = 0
+        self.pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        # forkserver: replacement workers are forked from a clean single-threaded server process
+        # (forking this process, whose pool threads are running, can deadlock a new worker).
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["spinekb.bridge.warm", "spinekb.bridge.engine", "spinekb.bridge.loading"])
+        return ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_worker_init,
+                                   max_tasks_per_child=CHUNKS_PER_WORKER)
+
+    def submit(self, raws: list[RawInput]) -> _Ticket:
+        """Send a chunk to the workers; the ticket remembers which pool took it."""
+        return self.generation, self.pool.submit(_worker_chunk, (raws, self.render))
+
+    def collect(self, raws: list[RawInput], ticket: _Ticket) -> list[Rendered]:
+        """The rendered outcomes of a chunk, whatever happened to the worker deciding it."""
+        while True:
+            generation, future = ticket
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                if generation != self.generation:  # a pool another chunk broke: send it again
+                    ticket = self.submit(raws)
+                    continue
+            self._restart()
+            if len(raws) == 1:
+                error = internal_error(raws[0].source, "the worker process deciding this input died")
+                return [render_safely(self.render, error)]
+            half = len(raws) // 2
+            return (self.collect(raws[:half], self.submit(raws[:half]))
+                    + self.collect(raws[half:], self.submit(raws[half:])))
+
+    def _restart(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.generation += 1
+        self.pool = self._start()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)

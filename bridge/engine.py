@@ -24,8 +24,8 @@ import clingo
 from clingo import Symbol, SymbolType
 
 from spinekb.bridge.facts import case_facts, fact_rows, readable
-from spinekb.bridge.kbast import kb_structure
-from spinekb.bridge.kbinfo import StaticKB, static_kb
+from spinekb.kb.structure import kb_structure
+from spinekb.kb.static import StaticKB, static_kb
 from spinekb.bridge.models import Case
 from spinekb.bridge.records import CaseResult, Decided, Reason, ReasonKind, SolverAtoms, StudyDecision
 from spinekb.kb import kb_text

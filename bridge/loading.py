@@ -5,24 +5,52 @@
     ...     print(item.source, item.case or item.error.message)
 
 Each input yields exactly one :class:`Loaded`: a validated case, or a :class:`CaseError` whose
-message names the field path and the problem. Nothing is dropped silently.
+message names the field path and the problem. Nothing is dropped silently, and no input can
+take another down with it:
+
+- JSON Lines are read by one function, :func:`raw_lines`, for ``.jsonl`` files and standard
+  input alike: bytes split at ``\\n`` only (a bare ``\\r`` inside a line is JSON whitespace), each
+  line decoded and judged on its own, so one line of bad UTF-8 costs that line only.
+- Limits hold before anything is parsed: :data:`MAX_CASE_BYTES` per case (a file, or one line;
+  a longer line is skipped without being held in memory), :data:`MAX_DEPTH` levels of nesting,
+  :data:`MAX_YAML_NODES` YAML nodes once aliases are expanded. List lengths are the models'
+  (``spinekb.bridge.models.MAX_RECORDS``).
+- Only regular files are read: a FIFO, a device or a socket (a symlink to ``/dev/zero`` too) is
+  refused with one line, before it is opened for reading.
+- A message quotes at most ``QUOTE_CHARS`` (80) characters of an offending value.
 """
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import yaml
 from pydantic import ValidationError
 
-from spinekb.bridge.models import Case
+from spinekb.bridge.fhir import is_bundle, loaded_from_bundle, looks_like_bundle, parse_bundle
+from spinekb.bridge.models import QUOTE_CHARS, Case, shown
 from spinekb.bridge.records import CaseError
 
 CASE_SUFFIXES = (".json", ".yaml", ".yml", ".jsonl")
+
+#: Most bytes of one case: a .json or .yaml file, or one line of JSON Lines.
+MAX_CASE_BYTES = 1_000_000
+#: Most levels of nested objects and lists in one case (the format itself needs 6).
+MAX_DEPTH = 16
+#: Most nodes of one YAML case once its aliases are expanded (a 536-byte "billion laughs"
+#: document expands to 10^9 and is refused before it is built).
+MAX_YAML_NODES = 500_000
+#: The longest error message a record carries (a value inside it is quoted shorter still).
+MAX_MESSAGE_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -32,6 +60,9 @@ class Loaded:
     source: str
     case: Case | None = None
     error: CaseError | None = None
+    #: FHIR input: what did not map, and the readings that filled unstated values (bridge/fhir.py)
+    unmapped: tuple[str, ...] = ()
+    assumed: tuple[str, ...] = ()
 
 
 def field_path(loc: tuple[Any, ...]) -> str:
@@ -53,13 +84,19 @@ def _plain_location(loc: tuple[Any, ...]) -> tuple[Any, ...]:
             continue
         if part in ("code", "study") and i >= 2 and isinstance(loc[i - 1], int) and loc[i - 2] == "cpt":
             continue
-        kept.append(part)
+        kept.append(part if isinstance(part, int) or len(str(part)) <= QUOTE_CHARS else f"{str(part)[:QUOTE_CHARS]}…")
     return tuple(kept)
+
+
+def one_line(message: str) -> str:
+    """A message on one line, at most :data:`MAX_MESSAGE_CHARS` characters."""
+    message = " ".join(message.split())
+    return message if len(message) <= MAX_MESSAGE_CHARS else message[:MAX_MESSAGE_CHARS - 1] + "…"
 
 
 def describe(error: ValidationError) -> str:
     """The first validation problem as ``field.path: problem`` (one line)."""
-    first = error.errors(include_url=False)[0]
+    first = error.errors(include_url=False, include_input=False)[0]
     loc = _plain_location(tuple(first["loc"]))
     kind, message = first["type"], first["msg"]
     message = message.removeprefix("Value error, ")
@@ -68,45 +105,96 @@ def describe(error: ValidationError) -> str:
     elif kind == "missing":
         message = "is required"
     elif kind == "json_invalid":
-        return f"invalid JSON: {first.get('ctx', {}).get('error', message)}"
+        return one_line(f"invalid JSON: {first.get('ctx', {}).get('error', message)}")
     elif kind.startswith(("literal_error", "enum")):
-        message = f"{message} (got {first.get('input')!r})"
+        message = f"{message} (got {_offending(error)})"
     # model-level validators name their field first: "end: is before start (...)"
     head, sep, rest = message.partition(": ")
     if sep and head.isidentifier() and not kind.startswith(("literal", "enum")):
         loc, message = (*loc, head), rest
     path = field_path(loc)
-    return f"{path}: {message}" if path else message
+    return one_line(f"{path}: {message}" if path else message)
+
+
+def _offending(error: ValidationError) -> str:
+    """The first error's input value, quoted short (pydantic would repeat all of it)."""
+    return shown(error.errors(include_url=False)[0].get("input"))
+
+
+class LimitError(ValueError):
+    """An input beyond a documented limit (size, nesting, YAML nodes); ``str()`` is the message."""
+
+
+def _depth_of_json(text: str) -> int:
+    """How deeply ``[`` and ``{`` nest in a JSON text, read without parsing it (strings skipped)."""
+    skeleton = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(1 if c in "[{" else -1 for c in skeleton), default=0)
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _check_json(text: str | bytes) -> str:
+    """The text of one JSON case, within the limits of size, encoding and nesting."""
+    size = len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else len(text)
+    if size > MAX_CASE_BYTES:
+        raise LimitError(f"case is {size:,} bytes; the limit is {MAX_CASE_BYTES:,}")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as problem:
+            raise LimitError(f"not UTF-8 text (byte {problem.start + 1} is {text[problem.start]:#04x})") from None
+    text = text.removeprefix("\ufeff")
+    if _depth_of_json(text) > MAX_DEPTH:
+        raise LimitError(f"nested more than {MAX_DEPTH} levels deep")
+    return text
 
 
 def _case_id(raw: Any) -> str | None:
-    """The request id of a raw record, if it has one (for error records)."""
-    if isinstance(raw, (str, bytes)):
+    """The request id of a raw record, if it has a usable one (for error records)."""
+    if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     try:
         value = raw["request"]["id"]
-        return value if isinstance(value, str) else None
-    except (TypeError, KeyError):
+    except (TypeError, KeyError, IndexError):
         return None
+    return value if isinstance(value, str) and 0 < len(value) <= 200 and value.isprintable() else None
+
+
+def _internal(problem: BaseException) -> str:
+    return one_line(f"internal error (please report): {type(problem).__name__}: {shown(str(problem))}")
 
 
 def validate_json(source: str, text: str | bytes) -> Loaded:
-    """Validate one JSON document (a file, or one JSON Lines line)."""
+    """Validate one JSON document (a file, or one JSON Lines line), limits first."""
     try:
-        return Loaded(source, case=Case.model_validate_json(text))
+        checked = _check_json(text)
+    except LimitError as problem:
+        return Loaded(source, error=CaseError(source=source, error=str(problem)))
+    try:
+        if looks_like_bundle(checked) and (bundle := parse_bundle(checked)) is not None:
+            return loaded_from_bundle(source, bundle)  # a FHIR R4 Bundle (bridge/fhir.py)
+        return Loaded(source, case=Case.model_validate_json(checked))
     except ValidationError as error:
-        return Loaded(source, error=CaseError(source=source, error=describe(error), case_id=_case_id(text)))
+        return Loaded(source, error=CaseError(source=source, error=describe(error), case_id=_case_id(checked)))
+    except Exception as problem:  # noqa: BLE001 - one input's surprise must not end the batch
+        return Loaded(source, error=CaseError(source=source, error=_internal(problem)))
 
 
 def validate_data(source: str, data: Any) -> Loaded:
-    """Validate one already-parsed document (from YAML)."""
+    """Validate one already-parsed document (from YAML, or from a Python caller)."""
     try:
+        if is_bundle(data):
+            return loaded_from_bundle(source, data)  # a FHIR R4 Bundle (bridge/fhir.py)
         return Loaded(source, case=Case.model_validate(data))
     except ValidationError as error:
         return Loaded(source, error=CaseError(source=source, error=describe(error), case_id=_case_id(data)))
+    except Exception as problem:  # noqa: BLE001 - one input's surprise must not end the batch
+        return Loaded(source, error=CaseError(source=source, error=_internal(problem)))
 
 
 @dataclass(frozen=True)
@@ -133,41 +221,146 @@ def validate_raw(raw: RawInput) -> Loaded:
 
 
 def _failed(source: str, message: str) -> RawInput:
-    return RawInput(source, error=CaseError(source=source, error=message))
+    return RawInput(source, error=CaseError(source=source, error=one_line(message)))
 
 
-def raw_lines(source: str, stream: IO[str]) -> Iterator[RawInput]:
-    """Every non-blank line of a JSON Lines stream."""
-    for number, line in enumerate(stream, start=1):
+# --- JSON Lines: one reader for files and standard input -----------------------------------
+
+def _binary(stream: IO[Any]) -> BinaryIO:
+    """The byte stream under ``stream`` (a text stream's buffer; a pure text stream, encoded)."""
+    if isinstance(stream, io.TextIOBase) or not hasattr(stream, "readinto"):
+        buffer = getattr(stream, "buffer", None)
+        return buffer if buffer is not None else _EncodedText(stream)
+    return stream  # type: ignore[return-value]
+
+
+class _EncodedText(io.RawIOBase):
+    """A text stream without a byte buffer (``io.StringIO``) read as UTF-8 bytes."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.text, self.pending = text, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending:
+            chunk = self.text.read(8192)
+            if not chunk:
+                return 0
+            self.pending = chunk.encode("utf-8", "surrogatepass")
+        size = min(len(buffer), len(self.pending))
+        buffer[:size], self.pending = self.pending[:size], self.pending[size:]
+        return size
+
+
+def raw_lines(source: str, stream: IO[Any]) -> Iterator[RawInput]:
+    """Every non-blank line of a JSON Lines stream, as ``source:line``; THE line reader.
+
+    Lines end at ``\\n`` only. A line longer than :data:`MAX_CASE_BYTES` is read past in pieces
+    (never held whole) and becomes one error; bytes that are not UTF-8 spoil their line only.
+    """
+    binary = stream if isinstance(stream, io.BufferedIOBase) else _binary(stream)
+    if not isinstance(binary, io.BufferedIOBase):
+        binary = io.BufferedReader(binary)  # type: ignore[arg-type]
+    number = 0
+    while True:
+        line = binary.readline(MAX_CASE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        where = f"{source}:{number}"
+        if len(line) > MAX_CASE_BYTES and not line.endswith(b"\n"):
+            size = len(line)
+            while line and not line.endswith(b"\n"):
+                line = binary.readline(1 << 20)
+                size += len(line)
+            size -= line.endswith(b"\n")
+            yield _failed(where, f"case is {size:,} bytes; the limit is {MAX_CASE_BYTES:,}")
+            continue
         if line.strip():
-            yield RawInput(f"{source}:{number}", text=line)
+            yield RawInput(where, text=line[:-1] if line.endswith(b"\n") else line)
+
+
+# --- files and folders ------------------------------------------------------------------------
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _not_regular(mode: int) -> str | None:
+    """Why a file of this mode is not read (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return f"not a regular file ({kind}); only regular files are read (use - for standard input)"
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` for reading bytes if it is a regular file (symlinks followed); never blocks.
+
+    Raises :class:`LimitError` for a FIFO, device, socket or folder, ``OSError`` if unreadable.
+    """
+    refused = _not_regular(os.stat(path).st_mode)
+    if refused:
+        raise LimitError(refused)
+    # O_NONBLOCK: a FIFO swapped in after the check cannot block the open.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        refused = _not_regular(os.fstat(fd).st_mode)
+        if refused:
+            raise LimitError(refused)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_document(stream: BinaryIO) -> bytes:
+    """A whole single-case file, refused (unread) beyond :data:`MAX_CASE_BYTES`."""
+    size = os.fstat(stream.fileno()).st_size
+    if size > MAX_CASE_BYTES:
+        raise LimitError(f"case is {size:,} bytes; the limit is {MAX_CASE_BYTES:,}")
+    data = stream.read(MAX_CASE_BYTES + 1)  # the size on disk can change, or lie (/proc)
+    if len(data) > MAX_CASE_BYTES:
+        raise LimitError(f"case is more than {MAX_CASE_BYTES:,} bytes")
+    return data
 
 
 def raw_file(path: Path) -> Iterator[RawInput]:
     """The input(s) of one file: .json/.yaml hold one case, .jsonl one per line."""
-    source = str(path)
+    source = _display(path)
     try:
-        if path.suffix == ".jsonl":
-            with path.open(encoding="utf-8") as stream:
-                yield from raw_lines(source, stream)
-        elif path.suffix in (".yaml", ".yml"):
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except yaml.YAMLError as error:
-                mark = getattr(error, "problem_mark", None)
-                where = f"line {mark.line + 1}: " if mark else ""
-                yield _failed(source, f"invalid YAML: {where}{getattr(error, 'problem', error)}")
-                return
-            yield RawInput(source, data=data)
-        else:
-            yield RawInput(source, text=path.read_bytes())
+        stream = open_regular(path)
+    except LimitError as problem:
+        yield _failed(source, str(problem))
+        return
     except OSError as error:
         yield _failed(source, f"cannot read: {error.strerror or error}")
-    except UnicodeDecodeError:
-        yield _failed(source, "cannot read: not UTF-8 text")
+        return
+    with stream:
+        try:
+            if path.suffix == ".jsonl":
+                yield from raw_lines(source, stream)
+            elif path.suffix in (".yaml", ".yml"):
+                yield raw_yaml(source, _read_document(stream))
+            else:
+                yield RawInput(source, text=_read_document(stream))
+        except LimitError as problem:
+            yield _failed(source, str(problem))
+        except OSError as error:
+            yield _failed(source, f"cannot read: {error.strerror or error}")
 
 
-def raw_sources(sources: Iterable[str], stdin: IO[str] | None = None) -> Iterator[RawInput]:
+def _display(path: Path) -> str:
+    """A path as messages show it: control characters in a file name escaped."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def raw_sources(sources: Iterable[str], stdin: IO[Any] | None = None) -> Iterator[RawInput]:
     """Inputs from files, folders (their case files, sorted) and ``-`` (JSON Lines on stdin)."""
     for source in sources:
         if source == "-":
@@ -175,15 +368,105 @@ def raw_sources(sources: Iterable[str], stdin: IO[str] | None = None) -> Iterato
             continue
         path = Path(source)
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix in CASE_SUFFIXES and p.is_file())
-            if not files:
-                yield _failed(source, "folder holds no .json, .yaml or .jsonl case file")
-            for file in files:
-                yield from raw_file(file)
+            yield from _raw_folder(path)
         elif path.exists():
             yield from raw_file(path)
+        elif path.is_symlink():
+            yield _failed(_display(path), "is a symlink to nothing")
         else:
-            yield _failed(source, "no such file or folder")
+            yield _failed(_display(path), "no such file or folder")
+
+
+def _raw_folder(path: Path) -> Iterator[RawInput]:
+    """A folder's case files in name order; an entry with a case suffix that is not a regular
+    file (a FIFO, a device, a folder) is one error, never skipped silently."""
+    try:
+        entries = sorted(p for p in path.iterdir() if p.suffix in CASE_SUFFIXES)
+    except OSError as error:
+        yield _failed(_display(path), f"cannot read folder: {error.strerror or error}")
+        return
+    if not entries:
+        yield _failed(_display(path), "folder holds no .json, .yaml or .jsonl case file")
+    for entry in entries:
+        yield from raw_file(entry)
+
+
+# --- YAML: bounded before it is built ------------------------------------------------------
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses deep nesting while composing (the composer recurses)."""
+
+    depth = 0
+
+    def compose_sequence_node(self, anchor: Any) -> Any:
+        return self._nested(super().compose_sequence_node, anchor)
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        return self._nested(super().compose_mapping_node, anchor)
+
+    def _nested(self, compose: Any, anchor: Any) -> Any:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise LimitError(f"nested more than {MAX_DEPTH} levels deep")
+        try:
+            return compose(anchor)
+        finally:
+            self.depth -= 1
+
+
+def _expanded(node: yaml.Node, depth: int, memo: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(nodes, height) of ``node`` with aliases expanded; bounded by :data:`MAX_DEPTH` (so a
+    recursive alias is refused, not followed forever) and counted once per shared node."""
+    known = memo.get(id(node))
+    if known is None:
+        if isinstance(node, yaml.ScalarNode):
+            known = (1, 0)
+        else:
+            if depth >= MAX_DEPTH:
+                raise LimitError(f"nested more than {MAX_DEPTH} levels deep (through YAML aliases)")
+            children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+            size, height = 1, 0
+            for child in children:
+                child_size, child_height = _expanded(child, depth + 1, memo)
+                size, height = size + child_size, max(height, child_height + 1)
+                if size > MAX_YAML_NODES:
+                    raise LimitError(f"YAML case expands to more than {MAX_YAML_NODES:,} nodes (aliases)")
+            known = (size, height)
+        memo[id(node)] = known
+    if depth + known[1] > MAX_DEPTH:
+        raise LimitError(f"nested more than {MAX_DEPTH} levels deep (through YAML aliases)")
+    return known
+
+
+def load_yaml(text: str) -> Any:
+    """One YAML document, safely: bounded nesting and alias expansion, checked before building."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded(node, 0, {})
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def raw_yaml(source: str, data: bytes) -> RawInput:
+    """One YAML case file as parsed data, or its error."""
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as problem:
+        return _failed(source, f"not UTF-8 text (byte {problem.start + 1} is {data[problem.start]:#04x})")
+    try:
+        return RawInput(source, data=load_yaml(text))
+    except LimitError as problem:
+        return _failed(source, str(problem))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        return _failed(source, f"invalid YAML: {where}{getattr(error, 'problem', None) or error}")
+    except (ValueError, TypeError, OverflowError, RecursionError) as problem:  # constructor surprises
+        return _failed(source, f"invalid YAML: {shown(str(problem))}")
 
 
 def read_file(path: Path) -> Iterator[Loaded]:
@@ -191,7 +474,7 @@ def read_file(path: Path) -> Iterator[Loaded]:
     return (validate_raw(raw) for raw in raw_file(path))
 
 
-def read_sources(sources: Iterable[str], stdin: IO[str] | None = None) -> Iterator[Loaded]:
+def read_sources(sources: Iterable[str], stdin: IO[Any] | None = None) -> Iterator[Loaded]:
     """Validated cases from files, folders and ``-`` (JSON Lines on stdin), one item per input."""
     return (validate_raw(raw) for raw in raw_sources(sources, stdin))
 

@@ -11,21 +11,89 @@ prints is generated from them, so every field carries its description here::
     >>> case.request.cpt
     ('72148',)
 
-Every date is a calendar date and none may fall after the request date. The models only
-check that the record is well formed; what the record means for a decision is the KB's job.
+Every date is a calendar date (``"YYYY-MM-DD"``) and none may fall after the request date.
+Types are strict: a number is never a boolean or a string, a date never a timestamp, a time
+never carries a UTC offset. Every list has a maximum length (:data:`MAX_RECORDS`,
+:data:`MAX_ITEMS`), and a message quotes at most :data:`QUOTE_CHARS` characters of a value.
+The models only check that the record is well formed; what the record means for a decision is
+the KB's job.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from enum import Enum
 from functools import cache
-import re
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag,
-                      field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Strict,
+                      Tag, field_validator, model_validator)
 
-from spinekb.bridge.vocabulary import vocabulary
+from spinekb.kb.vocabulary import vocabulary
+
+
+#: Most entries of one list of the record (evaluations, findings, treatments, ...).
+MAX_RECORDS = 10_000
+#: Most entries of a list inside an entry (an exam's muscles, an imaging study's results, ...).
+MAX_ITEMS = 100
+#: Ages run 0..MAX_AGE, whether given or derived from a birth date.
+MAX_AGE = 130
+#: Most characters of an offending value that an error message quotes.
+QUOTE_CHARS = 80
+
+
+def shown(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """A value as an error message quotes it: its repr, cut to ``limit`` characters.
+
+        >>> shown("x" * 500)[-24:]
+        'xxxxxx… (500 characters)'
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value)} characters)" if isinstance(value, (str, bytes)) else ""
+    return text[:limit] + "…" + size
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_LOCAL_TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?")
+
+
+def _iso_date(value: Any) -> Any:
+    """Dates are ``"YYYY-MM-DD"`` strings (or ``datetime.date`` from Python and unquoted YAML
+    dates); never numbers, timestamps or date-times."""
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"give a date as \"YYYY-MM-DD\", without a time (got {shown(str(value))})")
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError(f"give a date as a \"YYYY-MM-DD\" string (got {shown(value)})")
+
+
+def _local_time(value: Any) -> Any:
+    """Times are local ``"HH:MM"`` or ``"HH:MM:SS"`` strings (or naive ``datetime.time``)."""
+    if isinstance(value, dt.time) or (isinstance(value, str) and _LOCAL_TIME.fullmatch(value)):
+        return value
+    if isinstance(value, str) and (start := _LOCAL_TIME.match(value)) and value[start.end():][:1] in "Zz+-":
+        raise ValueError(f"give a local time without a UTC offset, the request's own clock (got {shown(value)})")
+    hint = "; in YAML quote it: unquoted 17:00 is read as a number" if isinstance(value, int) else ""
+    raise ValueError(f"give a local time as an \"HH:MM\" or \"HH:MM:SS\" string (got {shown(value)}{hint})")
+
+
+def _printable(value: str) -> str:
+    """Identifiers hold no control characters and no lone surrogates (they are printed)."""
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        raise ValueError(f"holds the control character {bad!r}; give printable text")
+    return value
+
+
+#: A calendar date, strictly ``"YYYY-MM-DD"``.
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+#: A whole number given as a number (never a boolean, a float or a string).
+Whole = Annotated[int, Strict()]
+#: ``true`` or ``false`` (never 1, "yes" or "true").
+Flag = Annotated[bool, Strict()]
 
 
 class Model(BaseModel):
@@ -36,20 +104,20 @@ class Model(BaseModel):
 
 @cache
 def _code_table() -> frozenset[str]:
-    from spinekb.bridge.kbinfo import static_kb
+    from spinekb.kb.static import static_kb
 
     return frozenset(static_kb().codes)
 
 
 def _check_cpt(code: str) -> str:
     if code not in _code_table():
-        raise ValueError(f"unknown CPT code {code!r} (not in the guideline's code table)")
+        raise ValueError(f"unknown CPT code {shown(code)} (not in the guideline's code table)")
     return code
 
 
 def _check_term(term: str) -> str:
     if term not in vocabulary():
-        raise ValueError(f"unknown term {term!r} (see `spinekb vocabulary`)")
+        raise ValueError(f"unknown term {shown(term)} (see `spinekb vocabulary`)")
     return term
 
 
@@ -64,7 +132,7 @@ _LEVEL = re.compile(r"^([CTLS])([0-9]{1,2})(?:-([CTLS])?([0-9]{1,2}))?$")
 
 def _check_level(level: str) -> str:
     if not _LEVEL.match(level):
-        raise ValueError(f"{level!r} is not a vertebral level such as L5, L4-5, L5-S1 or T9")
+        raise ValueError(f"{shown(level)} is not a vertebral level such as L5, L4-5, L5-S1 or T9")
     return level
 
 
@@ -91,7 +159,8 @@ def _naive_time(value: Optional[dt.time]) -> Optional[dt.time]:
     return value
 
 
-LocalTime = Annotated[dt.time, AfterValidator(_naive_time)]
+#: A local time without UTC offset: ``"HH:MM"`` or ``"HH:MM:SS"``.
+LocalTime = Annotated[dt.time, BeforeValidator(_local_time), AfterValidator(_naive_time)]
 
 
 class Purpose(str, Enum):
@@ -132,7 +201,7 @@ class RequestedStudy(Model):
     """One requested study with the special techniques requested for it alone."""
 
     code: CptCode
-    techniques: tuple[Technique, ...] = Field((), description="Special techniques of this study.")
+    techniques: tuple[Technique, ...] = Field((), max_length=MAX_ITEMS, description="Special techniques of this study.")
 
 
 def _study_kind(value: Any) -> str:
@@ -146,15 +215,17 @@ StudyItem = Annotated[Union[Annotated[CptCode, Tag("code")], Annotated[Requested
 class Request(Model):
     """The imaging request."""
 
-    id: str = Field(min_length=1, max_length=200, description="The request (case) identifier.")
-    date: dt.date = Field(description="The request date; every other date is counted back from it.")
+    id: Annotated[str, AfterValidator(_printable)] = Field(
+        min_length=1, max_length=200, description="The request (case) identifier.")
+    date: IsoDate = Field(description="The request date; every other date is counted back from it.")
     time: Optional[LocalTime] = Field(None, description="Local time of the request, where hours matter (SP-16.4).")
     cpt: tuple[StudyItem, ...] = Field(
-        min_length=1, description="The requested studies: a CPT code each, or {code, techniques} "
+        min_length=1, max_length=MAX_ITEMS, description="The requested studies: a CPT code each, or {code, techniques} "
                                   "where a technique applies to that study alone.")
     purpose: Purpose = Field(description="Why the studies are requested.")
     requester: Optional[Requester] = Field(None, description="Who requests, where the text cares.")
-    techniques: tuple[Technique, ...] = Field((), description="Special techniques requested for every study.")
+    techniques: tuple[Technique, ...] = Field((), max_length=MAX_ITEMS,
+                                              description="Special techniques requested for every study.")
 
     @field_validator("cpt")
     @classmethod
@@ -183,8 +254,9 @@ class Request(Model):
 class Patient(Model):
     """The individual: age (or birth date) and sex."""
 
-    age: Optional[int] = Field(None, ge=0, le=130, description="Age in whole years at the request date.")
-    birth_date: Optional[dt.date] = Field(None, description="Birth date; the age is computed from it.")
+    age: Optional[Whole] = Field(None, ge=0, le=MAX_AGE, description="Age in whole years at the request date.")
+    birth_date: Optional[IsoDate] = Field(None, description="Birth date; the age is computed from it "
+                                          "(and must be 0-130 too).")
     sex: Literal["female", "male", "other", "unknown"] = Field("unknown", description="Sex.")
 
     @model_validator(mode="after")
@@ -225,12 +297,13 @@ class Condition(str, Enum):
 class Episode(Model):
     """The current episode: where, what, and since when."""
 
-    regions: tuple[Region, ...] = Field(min_length=1, description="Symptomatic (or imaged) spinal region(s).")
+    regions: tuple[Region, ...] = Field(min_length=1, max_length=MAX_ITEMS,
+                                        description="Symptomatic (or imaged) spinal region(s).")
     condition: Condition = Field(description="The presenting condition.")
-    onset: Optional[dt.date] = Field(None, description="When the current episode of symptoms started; "
+    onset: Optional[IsoDate] = Field(None, description="When the current episode of symptoms started; "
                                      "absent where there is no current episode (surveillance, follow-up, "
                                      "preoperative planning, an asymptomatic finding).")
-    changed: Optional[dt.date] = Field(None, description="When the symptoms last changed, if they did.")
+    changed: Optional[IsoDate] = Field(None, description="When the symptoms last changed, if they did.")
 
     @model_validator(mode="after")
     def _changed_after_onset(self) -> "Episode":
@@ -253,7 +326,7 @@ class MuscleGrade(Model):
 
     muscle: Muscle = Field(description="The muscle or myotomal movement tested.")
     side: Side = Field(description="Side tested.")
-    grade: int = Field(ge=0, le=5, description="0 no activation ... 5 against full resistance.")
+    grade: Whole = Field(ge=0, le=5, description="0 no activation ... 5 against full resistance.")
     root: Optional[str] = Field(None, pattern=r"^[CTLS][0-9]{1,2}$", description="Named nerve root, e.g. L5.")
 
 
@@ -262,7 +335,7 @@ class ReflexGrade(Model):
 
     reflex: Reflex = Field(description="The reflex tested.")
     side: Side = Field(description="Side tested.")
-    grade: int = Field(ge=0, le=4, description="0 none, 1 slight, 2 brisk, 3 very brisk, 4 clonus.")
+    grade: Whole = Field(ge=0, le=4, description="0 none, 1 slight, 2 brisk, 3 very brisk, 4 clonus.")
 
 
 class SensoryLoss(Model):
@@ -287,18 +360,18 @@ class SignResult(Model):
 class Exam(Model):
     """Physical examination findings of one evaluation."""
 
-    muscles: tuple[MuscleGrade, ...] = ()
-    reflexes: tuple[ReflexGrade, ...] = ()
-    sensory: tuple[SensoryLoss, ...] = ()
-    signs: tuple[SignResult, ...] = ()
+    muscles: tuple[MuscleGrade, ...] = Field((), max_length=MAX_ITEMS)
+    reflexes: tuple[ReflexGrade, ...] = Field((), max_length=MAX_ITEMS)
+    sensory: tuple[SensoryLoss, ...] = Field((), max_length=MAX_ITEMS)
+    signs: tuple[SignResult, ...] = Field((), max_length=MAX_ITEMS)
     progression: tuple[Literal["motor", "sensory", "reflex"], ...] = Field(
-        (), description="Objective deficits that progressed since the previous exam.")
+        (), max_length=MAX_ITEMS, description="Objective deficits that progressed since the previous exam.")
 
 
 class Evaluation(Model):
     """A clinical evaluation or re-evaluation (SP-1.0)."""
 
-    date: dt.date
+    date: IsoDate
     mode: Literal["in_person", "telephone", "email", "web", "telemedicine", "messaging"] = Field(
         description="How the contact took place; only in_person counts as face-to-face.")
     kind: Literal["initial", "reevaluation", "other"] = Field(description="Initial evaluation or re-evaluation.")
@@ -311,7 +384,7 @@ class Finding(Model):
     """A documented symptom, finding or history item from the controlled vocabulary."""
 
     term: str = Field(description="A term of `spinekb vocabulary`.")
-    date: Optional[dt.date] = Field(None, description="When it was documented or began.")
+    date: Optional[IsoDate] = Field(None, description="When it was documented or began.")
     level: Optional[Level] = Field(None, description="The vertebral level it concerns, if one.")
     side: Optional[Side] = Field(None, description="The side it concerns, if one.")
 
@@ -332,11 +405,11 @@ TraumaFactor = Literal[
 class Trauma(Model):
     """A trauma event and its mechanism (SP-3.2 high-risk factors among them)."""
 
-    date: dt.date
-    mechanism: tuple[TraumaFactor, ...] = Field(min_length=1)
-    regions: tuple[Region, ...] = Field((), description="Regions injured, if documented.")
-    fall_height_feet: Optional[int] = Field(None, ge=0, le=1000, description="Height of a fall, in whole feet.")
-    fall_stairs: Optional[int] = Field(None, ge=0, le=1000, description="Stairs fallen down, if counted.")
+    date: IsoDate
+    mechanism: tuple[TraumaFactor, ...] = Field(min_length=1, max_length=MAX_ITEMS)
+    regions: tuple[Region, ...] = Field((), max_length=MAX_ITEMS, description="Regions injured, if documented.")
+    fall_height_feet: Optional[Whole] = Field(None, ge=0, le=1000, description="Height of a fall, in whole feet.")
+    fall_stairs: Optional[Whole] = Field(None, ge=0, le=1000, description="Stairs fallen down, if counted.")
 
 
 TreatmentKind = Literal[
@@ -352,8 +425,8 @@ class Treatment(Model):
     """A treatment with its dates and outcome; provider-directed (SP-1.0) unless the patient directs it alone."""
 
     kind: TreatmentKind
-    start: dt.date
-    end: Optional[dt.date] = Field(None, description="Last day; absent while ongoing at the request.")
+    start: IsoDate
+    end: Optional[IsoDate] = Field(None, description="Last day; absent while ongoing at the request.")
     outcome: Optional[Outcome] = None
     directed_by: Literal["provider", "self"] = Field(
         "provider", description="Who directs it: a provider, or the patient alone (over-the-counter drugs, "
@@ -369,8 +442,8 @@ class Treatment(Model):
 class PainScore(Model):
     """A pain score on the visual analog scale (VAS 0-10)."""
 
-    date: dt.date
-    vas: int = Field(ge=0, le=10)
+    date: IsoDate
+    vas: Whole = Field(ge=0, le=10)
 
 
 ImagingResult = Literal[
@@ -393,13 +466,13 @@ class PriorImaging(Model):
                       "pet_ct", "cta", "mra", "emg_ncv", "other"]
     region: Literal["cervical", "thoracic", "lumbar", "pelvis", "sacrum_coccyx", "sacroiliac",
                     "whole_spine", "brain", "abdomen"]
-    date: dt.date
+    date: IsoDate
     contrast: Literal["without", "with", "without_and_with", "none"] = "none"
-    result: tuple[ImagingResult, ...] = Field(min_length=1)
-    available: bool = Field(True, description="Results are available to the requesting provider.")
+    result: tuple[ImagingResult, ...] = Field(min_length=1, max_length=MAX_ITEMS)
+    available: Flag = Field(True, description="Results are available to the requesting provider.")
     level: Optional[Level] = Field(None, description="The vertebral level a result concerns (e.g. L4-5).")
-    grade: Optional[int] = Field(None, ge=1, le=5, description="Grade of a graded result (spondylolisthesis 1-5).")
-    cobb_angle: Optional[int] = Field(None, ge=0, le=180, description="Cobb angle of a curve, in degrees.")
+    grade: Optional[Whole] = Field(None, ge=1, le=5, description="Grade of a graded result (spondylolisthesis 1-5).")
+    cobb_angle: Optional[Whole] = Field(None, ge=0, le=180, description="Cobb angle of a curve, in degrees.")
 
 
 class Implant(Model):
@@ -407,7 +480,7 @@ class Implant(Model):
 
     kind: Literal["ferromagnetic", "pacemaker", "defibrillator", "neurostimulator",
                   "cochlear_implant", "pump", "spinal_hardware", "other"]
-    mri_conditional: bool = Field(False, description="Determined by the manufacturer as MRI compatible/conditional.")
+    mri_conditional: Flag = Field(False, description="Determined by the manufacturer as MRI compatible/conditional.")
 
 
 ProcedureKind = Literal[
@@ -424,14 +497,14 @@ class Procedure(Model):
     """A surgery or procedure already done, with its date (and local time, where hours count)."""
 
     kind: ProcedureKind
-    date: dt.date
+    date: IsoDate
     time: Optional[LocalTime] = None
     region: Optional[Region] = None
     level: Optional[Level] = Field(None, description="The vertebral level(s) operated or treated.")
-    anterior: bool = Field(False, description="An anterior approach (SP-14.2, SP-15.4); same as approach anterior.")
+    anterior: Flag = Field(False, description="An anterior approach (SP-14.2, SP-15.4); same as approach anterior.")
     approach: Optional[Literal["anterior", "posterior", "lateral", "combined"]] = Field(
         None, description="The surgical approach.")
-    revision: bool = Field(False, description="A revision of an earlier surgery (not the first).")
+    revision: Flag = Field(False, description="A revision of an earlier surgery (not the first).")
 
 
 PlanKind = Literal[
@@ -450,7 +523,7 @@ class Plan(Model):
     kind: PlanKind
     region: Optional[Region] = Field(None, description="Spinal region of a planned injection or surgery.")
     level: Optional[Level] = Field(None, description="The vertebral level to be treated (e.g. L4-5).")
-    approved: bool = Field(False, description="Already approved (e.g. a discography, SP-2.5).")
+    approved: Flag = Field(False, description="Already approved (e.g. a discography, SP-2.5).")
 
 
 class Case(Model):
@@ -459,15 +532,15 @@ class Case(Model):
     request: Request
     patient: Patient
     episode: Episode
-    evaluations: tuple[Evaluation, ...] = ()
-    findings: tuple[Finding, ...] = ()
-    trauma: tuple[Trauma, ...] = ()
-    treatments: tuple[Treatment, ...] = ()
-    pain_scores: tuple[PainScore, ...] = ()
-    prior_imaging: tuple[PriorImaging, ...] = ()
-    implants: tuple[Implant, ...] = ()
-    procedures: tuple[Procedure, ...] = ()
-    plans: tuple[Plan, ...] = ()
+    evaluations: tuple[Evaluation, ...] = Field((), max_length=MAX_RECORDS)
+    findings: tuple[Finding, ...] = Field((), max_length=MAX_RECORDS)
+    trauma: tuple[Trauma, ...] = Field((), max_length=MAX_RECORDS)
+    treatments: tuple[Treatment, ...] = Field((), max_length=MAX_RECORDS)
+    pain_scores: tuple[PainScore, ...] = Field((), max_length=MAX_RECORDS)
+    prior_imaging: tuple[PriorImaging, ...] = Field((), max_length=MAX_RECORDS)
+    implants: tuple[Implant, ...] = Field((), max_length=MAX_RECORDS)
+    procedures: tuple[Procedure, ...] = Field((), max_length=MAX_RECORDS)
+    plans: tuple[Plan, ...] = Field((), max_length=MAX_RECORDS)
 
     @model_validator(mode="after")
     def _nothing_after_request(self) -> "Case":
@@ -476,6 +549,15 @@ class Case(Model):
         for path, when in self.dated_fields():
             if when > request:
                 raise ValueError(f"{path}: is after the request date ({when} > {request})")
+        born = self.patient.birth_date
+        if born is not None:
+            derived = self.years_since(born)
+            if derived > MAX_AGE:
+                raise ValueError(f"patient.birth_date: gives an age of {derived} at the request date "
+                                 f"(ages run 0-{MAX_AGE})")
+            if self.patient.age is not None and self.patient.age != derived:
+                raise ValueError(f"patient.age: disagrees with birth_date ({self.patient.age} given, "
+                                 f"{derived} at the request date)")
         return self
 
     def dated_fields(self) -> list[tuple[str, dt.date]]:
@@ -501,6 +583,10 @@ class Case(Model):
         """Age in whole years at the request date."""
         if self.patient.age is not None:
             return self.patient.age
-        born, on = self.patient.birth_date, self.request.date
-        assert born is not None
+        assert self.patient.birth_date is not None
+        return self.years_since(self.patient.birth_date)
+
+    def years_since(self, born: dt.date) -> int:
+        """Whole years from ``born`` to the request date."""
+        on = self.request.date
         return on.year - born.year - ((on.month, on.day) < (born.month, born.day))

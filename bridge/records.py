@@ -117,10 +117,13 @@ class CaseResult(Record):
         "FHIR input only: resources and codes of the Bundle that map to no case field "
         "(e.g. \"Condition/12: SNOMED CT 12345 maps to no presentation or finding\"); they did not "
         "reach the decision. Absent when every resource mapped, and for case JSON."))
+    assumed: tuple[str, ...] = Field((), description=(
+        "FHIR input only: values the case format needs that the Bundle does not state, and how they "
+        "were read (e.g. a draft order without a purpose is read as diagnosis)."))
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON record of the case (``violations`` and ``unmapped`` only when there are some)."""
-        empty = {name for name in ("violations", "unmapped") if not getattr(self, name)}
+        """The JSON record of the case (``violations``, ``unmapped``, ``assumed`` only when there are some)."""
+        empty = {name for name in ("violations", "unmapped", "assumed") if not getattr(self, name)}
         return self.model_dump(mode="json", exclude_defaults=False, exclude=empty)
 
 

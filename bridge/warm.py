@@ -5,9 +5,9 @@ every replacement of a recycled worker, starts with the KB already parsed and an
 """
 from __future__ import annotations
 
-from spinekb.bridge.kbast import kb_structure
-from spinekb.bridge.kbinfo import static_kb
-from spinekb.bridge.vocabulary import vocabulary
+from spinekb.kb.structure import kb_structure
+from spinekb.kb.static import static_kb
+from spinekb.kb.vocabulary import vocabulary
 from spinekb.kb import kb_text
 
 kb_text()

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from spinekb.bridge.checks import failing, report_json, report_text, run_checks
+from spinekb.kb.checks import failing, report_json, report_text, run_checks
 from spinekb.explain.findings import findings_markdown
 
 

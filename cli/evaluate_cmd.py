@@ -27,6 +27,20 @@ def evaluate(sources: tuple[str, ...], fmt: str, jobs: int | None, chunk_size: i
     and the problem (also printed on stderr). Exits 2 if any input was rejected, 0 otherwise.
     """
     jobs = jobs or max(1, min(os.cpu_count() or 1, 8))
+    try:
+        rejected = _write_records(sources, fmt, jobs, chunk_size)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted", err=True)
+        sys.exit(130)
+    sys.exit(2 if rejected else 0)
+
+
+def _write_records(sources: tuple[str, ...], fmt: str, jobs: int, chunk_size: int) -> int:
+    """Write every input's record to stdout (errors also to stderr); the number rejected."""
     progress = _Progress() if sys.stderr.isatty() else None
     rejected = 0
     out, err = sys.stdout, sys.stderr
@@ -50,7 +64,7 @@ def evaluate(sources: tuple[str, ...], fmt: str, jobs: int | None, chunk_size: i
     out.flush()
     if progress:
         progress.done()
-    sys.exit(2 if rejected else 0)
+    return rejected
 
 
 class _Progress:

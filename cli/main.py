@@ -24,3 +24,7 @@ main.add_command(readings)
 main.add_command(check)
 main.add_command(findings)
 main.add_command(explain)
+
+from spinekb.cli.fhir_cmd import fhir  # noqa: E402
+
+main.add_command(fhir)

@@ -5,10 +5,10 @@ import json
 
 import click
 
-from spinekb.bridge.kbnotes import kb_notes
+from spinekb.kb.notes import kb_notes
 from spinekb.bridge.models import Case
 from spinekb.bridge.records import output_schema
-from spinekb.bridge.vocabulary import vocabulary as load_vocabulary
+from spinekb.kb.vocabulary import vocabulary as load_vocabulary
 
 
 @click.command()

@@ -3,16 +3,16 @@
 Nothing here decides policy: whether a criterion holds comes from the solver's ``holds/2``
 atoms, which pathways support, rule out or come closest from ``supported/3``, ``excluded/3``,
 ``unmet/4``, ``gap/4``, ``closest/3`` and ``alternative/4``; the shape (which conditions a
-pathway has, how they combine) from :func:`spinekb.bridge.kbinfo.static_kb`; which case facts a
-leaf reads and where its rules are from :func:`spinekb.bridge.kbast.kb_structure`.
+pathway has, how they combine) from :func:`spinekb.kb.static.static_kb`; which case facts a
+leaf reads and where its rules are from :func:`spinekb.kb.structure.kb_structure`.
 """
 from __future__ import annotations
 
 from typing import Literal
 
 from spinekb.bridge.engine import Engine
-from spinekb.bridge.kbast import KbStructure, kb_structure
-from spinekb.bridge.kbinfo import StaticKB
+from spinekb.kb.structure import KbStructure, kb_structure
+from spinekb.kb.static import StaticKB
 from spinekb.bridge.models import Case
 from spinekb.bridge.records import Decided, SolverAtoms
 from spinekb.explain.casefacts import CaseFact, readable_facts

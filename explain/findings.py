@@ -1,7 +1,7 @@
 """docs/guideline-findings.md: what ``spinekb check`` finds in the guideline text itself, as a
 page for guideline authors, rendered from the check's own JSON report.
 
-Only the checks about the text (:data:`spinekb.bridge.checks.GUIDELINE_FINDINGS`: its
+Only the checks about the text (:data:`spinekb.kb.checks.GUIDELINE_FINDINGS`: its
 cross-references, codes, titles, statements that contradict each other, uncoded studies and
 thresholds) go on the page, grouped by kind, each finding with its section ids and the
 guideline's words::
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spinekb.bridge.checks import CHECKS, GUIDELINE_FINDINGS, SEVERITIES
+from spinekb.kb.checks import CHECKS, GUIDELINE_FINDINGS, SEVERITIES
 from spinekb.kb import GUIDELINE
 
 #: The command that writes the page (named in its header and by the test that keeps it current).

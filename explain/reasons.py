@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spinekb.bridge.kbinfo import static_kb
+from spinekb.kb.static import static_kb
 from spinekb.bridge.records import Reason
 
 

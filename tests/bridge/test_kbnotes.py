@@ -5,7 +5,7 @@ import json
 
 from click.testing import CliRunner
 
-from spinekb.bridge.kbnotes import kb_notes, parse_notes
+from spinekb.kb.notes import kb_notes, parse_notes
 from spinekb.cli.main import main
 
 

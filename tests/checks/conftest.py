@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from toykb import CLEAN, program
 
-from spinekb.bridge.checks import Issue, run_checks
+from spinekb.kb.checks import Issue, run_checks
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The checks over what kb/checks_text.lp declares about the text: studies named without a CPT
+"""The checks over what kb/checks/checks_text.lp declares about the text: studies named without a CPT
 code, one kind of requirement with different numbers in different sections, and numbers the
 section files state that no declared threshold accounts for; on the toy KB and on the real one."""
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from toykb import issues_of, program
 
-from spinekb.bridge.checks import failing, run_checks
+from spinekb.kb.checks import failing, run_checks
 
 # -- uncoded studies --------------------------------------------------------------------------
 
@@ -76,7 +76,8 @@ def test_threshold_facts_are_read_as_window_facts_are_and_other_numeric_facts_ar
     """``sp5_1_threshold(age, 65)`` names a threshold; ``sp5_1_reflex_grade(clonus, 4)`` does not."""
     found = issues_of("threshold_undeclared", run_checks(_section_file("sp5_1_threshold(age, 65).",
                                                                        "sp5_1_reflex_grade(clonus, 4).")))
-    assert [i.message.split(", a number")[0] for i in found] == ["kb/sp5_1_toy.lp:1 states 65 (sp5_1_threshold(age,65))"]
+    assert [i.message.split(", a number")[0] for i in found] == [
+        "kb/sp5_1_toy.lp:1 states 65 (sp5_1_threshold(age,65))"]
 
 
 def test_a_number_a_declared_threshold_states_in_any_unit_is_accounted_for():

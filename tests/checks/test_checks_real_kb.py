@@ -1,4 +1,4 @@
-"""`spinekb check` on the installed KB: what it reports, that kb/checks.lp decides nothing, and
+"""`spinekb check` on the installed KB: what it reports, that kb/checks/checks.lp decides nothing, and
 the command's exit codes."""
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from toykb import issues_of, program
 
 import spinekb.cli.check_cmd as check_cmd
-from spinekb.bridge.checks import CHECKS, SEVERITIES, failing, run_checks, summary
+from spinekb.kb.checks import CHECKS, SEVERITIES, failing, run_checks, summary
 from spinekb.bridge.facts import case_facts
-from spinekb.bridge.kbast import base_rules
+from spinekb.kb.structure import base_rules
 from spinekb.bridge.loading import load_case
 from spinekb.cli.main import main
 from spinekb.kb import kb_files, kb_text
@@ -61,7 +61,7 @@ def test_the_real_kb_dangling_targets_are_exactly_those_outside_the_section_list
 
 def test_checks_lp_is_left_out_of_the_rules_that_decide_cases():
     """Its blocks are not base: the per-rule analysis of the KB sees none of its rules, nor of the
-    data of kb/checks_text.lp."""
+    data of kb/checks/checks_text.lp."""
     assert not any(r.location.file in ("checks.lp", "checks_text.lp") for r in base_rules(kb_text()))
 
 
@@ -77,14 +77,33 @@ def _decisions(text: str, files: list[Path]) -> set[str]:
         return {str(s) for s in next(iter(handle)).symbols(shown=True)}
 
 
-def test_checks_lp_changes_no_decision_of_the_example_cases():
-    """The KB with and without kb/checks.lp and kb/checks_text.lp gives the same shown atoms for
-    every example case."""
-    files = sorted(EXAMPLES.glob("*.json"))
-    assert files
-    without = "\n".join(f"%% file: {p.name}\n{p.read_text(encoding='utf-8')}"
-                        for p in kb_files() if p.name not in ("checks.lp", "checks_text.lp"))
-    assert _decisions(kb_text(), files) == _decisions(without, files)
+def test_the_decision_program_and_its_version_exclude_the_checks(tmp_path, monkeypatch):
+    """Editing a check leaves kb_version (stamped on every decision) unchanged; editing a rule of
+    the decision program changes it. The check programs live in kb/checks/, outside kb_files()."""
+    import spinekb.kb as kb
+
+    assert not any(p.parent.name == "checks" for p in kb_files())
+    assert "#program kb_checks." not in kb_text()
+    copy = tmp_path / "kb"
+    (copy / "checks").mkdir(parents=True)
+    for path in kb_files():
+        (copy / path.name).write_bytes(path.read_bytes())
+    for path in (Path(kb.__file__).parent / "checks").glob("*.lp"):
+        (copy / "checks" / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(kb, "kb_dir", lambda: copy)
+
+    def version() -> str:
+        kb.kb_version.cache_clear()
+        return kb.kb_version()
+
+    before = version()
+    with (copy / "checks" / "checks.lp").open("a", encoding="utf-8") as checks:
+        checks.write("\n% a new check\n")
+    assert version() == before
+    with (copy / "sp5_1_low_back_pain.lp").open("a", encoding="utf-8") as rules:
+        rules.write("\nwindow(sp5_1_unused, 1).\n")
+    assert version() != before
+    kb.kb_version.cache_clear()
 
 
 # -- the command -------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""kb/checks.lp on small synthetic KBs: each check fires on the one flaw it is about, and the
+"""kb/checks/checks.lp on small synthetic KBs: each check fires on the one flaw it is about, and the
 clean toy section passes every check."""
 from __future__ import annotations
 
 from toykb import CLEAN, issues_of, program
 
-from spinekb.bridge.checks import CHECKS, failing, run_checks, summary
+from spinekb.kb.checks import CHECKS, failing, run_checks, summary
 
 
 def test_the_clean_toy_section_passes_every_check(check):

@@ -1,13 +1,13 @@
-"""The checks that read the guideline's own text (bridge/guidetext.py): titles as cited, as the
-chapter contents list them and as headed, and the quotations of kb/checks_text.lp; on small
+"""The checks that read the guideline's own text (kb/guidetext.py): titles as cited, as the
+chapter contents list them and as headed, and the quotations of kb/checks/checks_text.lp; on small
 synthetic texts (next to the toy KB) and on the real guideline."""
 from __future__ import annotations
 
 import pytest
 from toykb import issues_of, program
 
-from spinekb.bridge.checks import Issue, run_checks
-from spinekb.bridge.guidetext import GuidelineText, read_guideline
+from spinekb.kb.checks import Issue, run_checks
+from spinekb.kb.guidetext import GuidelineText, read_guideline
 
 #: A toy guideline text: the SP-5 chapter with its contents, headings and a citation of SP-1.2,
 #: broken across lines and pages as the PDF's text is. Every title agrees with sections.lp.

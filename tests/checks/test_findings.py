@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from spinekb.bridge.checks import CHECKS, GUIDELINE_FINDINGS, report_json, run_checks
+from spinekb.kb.checks import CHECKS, GUIDELINE_FINDINGS, report_json, run_checks
 from spinekb.cli.main import main
 from spinekb.explain.findings import COMMAND, findings_markdown
 

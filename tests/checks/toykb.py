@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from spinekb.bridge.checks import Issue
+from spinekb.kb.checks import Issue
 from spinekb.kb import kb_dir
 
 #: A toy SP-5.1 that every check passes: one pathway, three conditions, a none_of, a see/3 to an

@@ -1,7 +1,7 @@
-"""bridge/kbast.py: criterion families, the case facts their rules read, and where the rules are."""
+"""kb/structure.py: criterion families, the case facts their rules read, and where the rules are."""
 from __future__ import annotations
 
-from spinekb.bridge.kbast import family_of, kb_structure, parse_structure
+from spinekb.kb.structure import family_of, kb_structure, parse_structure
 
 PROGRAM = """%% file: a.lp
 helper(C, T) :- treatment(C, T, _, _, _).
@@ -54,6 +54,6 @@ def test_family_of_parametrised_criterion():
 
 
 def test_rules_outside_the_base_block_are_ignored():
-    """Rules under another #program block (e.g. kb/checks.lp) define no criterion."""
+    """Rules under another #program block (e.g. kb/checks/checks.lp) define no criterion."""
     structure = parse_structure(PROGRAM + "#program other.\nholds(C, u) :- age(C, _).\n#program base.\n")
     assert "u" not in structure.defined

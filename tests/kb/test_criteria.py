@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from spinekb.bridge.engine import Engine
-from spinekb.bridge.kbinfo import static_kb
+from spinekb.kb.static import static_kb
 from spinekb.bridge.models import Case
 from spinekb.explain.reasons import reason_lines
 

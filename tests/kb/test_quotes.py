@@ -20,7 +20,7 @@ from pathlib import Path
 
 import clingo
 
-from spinekb.bridge.kbinfo import render, static_kb
+from spinekb.kb.static import render, static_kb
 from spinekb.kb import kb_text
 
 GUIDELINE_NAME = "spine-imaging-guidelines-v1.0.2023.txt"

@@ -1,10 +1,10 @@
 """Consistency checks over the KB itself: what ``spinekb check`` reports to guideline authors.
 
-The checks are ASP, in ``kb/checks.lp``: its ``kb_checks`` block derives
+The checks are ASP, in ``kb/checks/checks.lp``: its ``kb_checks`` block derives
 ``kb_issue(Check, Severity, Subject)`` from the static KB atoms, and its ``check_search``
 block lets every leaf criterion be freely true or false so that brave reasoning
 (``--enum-mode=brave``) finds what holds in no abstract model. This module only reads
-the rules' syntax (:func:`spinekb.bridge.kbast.base_rules`) into input facts, solves, and
+the rules' syntax (:func:`spinekb.kb.structure.base_rules`) into input facts, solves, and
 words each issue::
 
     >>> issues = run_checks()
@@ -15,9 +15,9 @@ words each issue::
     [('xref_unknown', 'error')]
 
 ``run_checks(text)`` checks any KB program text (tests feed small synthetic KBs); the
-check program of ``kb/checks.lp`` is added to it. A few checks read the guideline's own text
-(:mod:`spinekb.bridge.guidetext`): how it cites and lists section titles, and whether the
-quotations of ``kb/checks_text.lp`` are where it says::
+check program of ``kb/checks/checks.lp`` is added to it. A few checks read the guideline's own text
+(:mod:`spinekb.kb.guidetext`): how it cites and lists section titles, and whether the
+quotations of ``kb/checks/checks_text.lp`` are where it says::
 
     >>> text = "Red Flag Indications (SP-1.2)\\nSee: Red Flags (SP-1.2)\\n"
     >>> [(i.check, i.quotes) for i in run_checks('section("SP-1.2", "Red Flag Indications").', text)]
@@ -26,6 +26,7 @@ quotations of ``kb/checks_text.lp`` are where it says::
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,10 +35,10 @@ import clingo
 from clingo import Function, Number, String, Symbol
 from clingo import ast
 
-from spinekb.bridge.facts import CASE_PREDICATES
-from spinekb.bridge.guidetext import Citation, GuidelineText, read_guideline, same_words
-from spinekb.bridge.kbast import KbRule, base_rules
-from spinekb.bridge.kbinfo import render
+from spinekb.kb.inputs import CASE_PREDICATES
+from spinekb.kb.guidetext import Citation, GuidelineText, read_guideline, same_words
+from spinekb.kb.structure import KbRule, base_rules
+from spinekb.kb.static import render
 from spinekb.kb import GUIDELINE, kb_dir, kb_text, kb_version
 
 SEVERITIES = ("error", "warning", "info")
@@ -52,7 +53,7 @@ CHECKS: dict[str, str] = {
     "title_cited_differently": "sections the text cites by another title than their heading",
     "contents_title_differs": "chapter contents listing a section by another title than its heading",
     "section_title_differs": "sections whose title in kb/sections.lp differs from the text's heading",
-    "declared_quote_missing": "quotations of kb/checks_text.lp not found in the text of their section",
+    "declared_quote_missing": "quotations of kb/checks/checks_text.lp not found in the text of their section",
     "criterion_missing": "criteria used but neither declared (criterion/3) nor defined",
     "criterion_undefined": "criteria used but with neither a holds rule nor sub-criteria",
     "criterion_undeclared": "criteria defined but with no criterion/3 quoting the text",
@@ -77,7 +78,7 @@ CHECKS: dict[str, str] = {
     "tension": "studies a pathway approves where another section says, hedged, they are generally not needed",
     "uncoded_study": "imaging studies the text names without a CPT code that describes them",
     "threshold_differs": "one kind of requirement with different numbers in different sections",
-    "threshold_undeclared": "numbers a section's rules state that kb/checks_text.lp does not declare for that section",
+    "threshold_undeclared": "numbers a section's rules state that kb/checks/checks_text.lp does not declare for that section",
 }
 
 #: The checks whose findings are about the guideline text itself (its cross-references, codes,
@@ -119,7 +120,7 @@ def run_checks(program_text: str | None = None, guideline: str | None = None) ->
     given program to none. Raises RuntimeError with clingo's first message if the program does
     not parse or ground."""
     if program_text is None:
-        program = kb_text()
+        program = kb_text() + "\n" + checks_program() + "\n" + declared_text()
         guideline = read_guideline() if guideline is None else guideline
     else:
         program = program_text + "\n" + checks_program()
@@ -145,8 +146,15 @@ def run_checks(program_text: str | None = None, guideline: str | None = None) ->
 
 
 def checks_program() -> str:
-    """The text of ``kb/checks.lp``, the check program added to a KB under test."""
-    return (kb_dir() / "checks.lp").read_text(encoding="utf-8")
+    """The text of ``kb/checks/checks.lp``, the check program added to a KB under test. It lives
+    beside this module, outside the decision program and its version digest."""
+    return "%% file: checks/checks.lp\n" + (Path(__file__).parent / "checks.lp").read_text(encoding="utf-8")
+
+
+def declared_text() -> str:
+    """``kb/checks/checks_text.lp``: what the guideline text says that the checks hold the KB to
+    (uncoded studies, thresholds as stated), for the installed KB."""
+    return "%% file: checks/checks_text.lp\n" + (Path(__file__).parent / "checks_text.lp").read_text(encoding="utf-8")
 
 
 def summary(issues: Iterable[Issue]) -> dict[str, int]:
@@ -191,7 +199,7 @@ def report_text(issues: list[Issue], version: str | None = None) -> str:
 
 
 def _input_facts(rules: list[KbRule]) -> list[Symbol]:
-    """The kb_* input facts of kb/checks.lp for the rules of a KB's base block."""
+    """The kb_* input facts of kb/checks/checks.lp for the rules of a KB's base block."""
     facts: set[Symbol] = {Function("kb_case_sig", [String(n), Number(a)]) for n, a in CASE_PREDICATES}
     for rule in rules:
         where = String(rule.location.where())
@@ -446,7 +454,7 @@ def _why(reason: Symbol) -> str:
 
 
 def _word(found: _Found, check: str, severity: str, subject: Symbol) -> Issue:
-    """An issue of kb/checks.lp in words, with the codes and words it quotes."""
+    """An issue of kb/checks/checks.lp in words, with the codes and words it quotes."""
     wording: Callable[[_Found, Symbol], tuple[list[str], list[Symbol], str]] = _WORDING[check]
     sections, criteria, message = wording(found, subject)
     codes, quotes = _CITED.get(check, lambda _f, _s: ((), ()))(found, subject)
@@ -628,7 +636,7 @@ def _uncoded(found: _Found, s: Symbol):
 def _undeclared_number(found: _Found, s: Symbol):
     where, section, number, text = s.arguments
     return ([render(section)], [], f"{render(where)} states {number} ({render(text)}), a number that "
-            f"kb/checks_text.lp declares for no threshold of {render(section)}: a reading of the KB, or a "
+            f"kb/checks/checks_text.lp declares for no threshold of {render(section)}: a reading of the KB, or a "
             "threshold to declare")
 
 
@@ -791,7 +799,7 @@ def _file_section(name: str) -> str | None:
 
 
 def _window_values(head: ast.AST) -> Iterator[tuple[int, str]]:
-    """The value of a window fact's last argument, if a number."""
+    """The value of a window or threshold fact's last argument, if a number."""
     if head.ast_type != ast.ASTType.Literal or head.atom.ast_type != ast.ASTType.SymbolicAtom:
         return
     term = head.atom.symbol
@@ -814,7 +822,7 @@ def _compared_numbers(literal: ast.AST) -> Iterator[Symbol]:
 
 # ---------------------------------------------------------------------------------------------
 # The guideline's own text: titles as cited, as listed in the contents and as headed; the
-# quotations kb/checks_text.lp declares
+# quotations kb/checks/checks_text.lp declares
 
 
 def _titles(found: _Found) -> dict[str, str]:
@@ -845,7 +853,7 @@ def _text_checks(found: _Found, text: GuidelineText) -> list[Issue]:
     for section, words, what in sorted(set(declared)):
         if not text.contains(section, words):
             issues.append(Issue("declared_quote_missing", "warning", (section,), (),
-                                f"kb/checks_text.lp quotes {section} ({what}) as {_quote(words)}, but the text of "
+                                f"kb/checks/checks_text.lp quotes {section} ({what}) as {_quote(words)}, but the text of "
                                 f"{section} has no such words", quotes=((section, words),)))
     return issues
 

@@ -3,10 +3,10 @@
 The KB text (:func:`spinekb.kb.kb_text`) is parsed once with ``clingo.ast``; nothing is grounded
 or solved. For every criterion *family* (the functor name of ``Q`` in a rule head ``holds(C, Q)``,
 so ``sp1_0_simultaneous(lumbar)`` belongs to ``sp1_0_simultaneous``) it records the rules that
-derive it, and the case predicates (:data:`spinekb.bridge.facts.CASE_PREDICATES`) those rules read,
+derive it, and the case predicates (:data:`spinekb.kb.inputs.CASE_PREDICATES`) those rules read,
 followed through the KB's helper predicates::
 
-    >>> from spinekb.bridge.kbast import kb_structure
+    >>> from spinekb.kb.structure import kb_structure
     >>> kb = kb_structure()
     >>> "sp1_0_recent_trial" in kb.defined      # a leaf: it has a holds/2 rule of its own
     True
@@ -32,7 +32,7 @@ from types import MappingProxyType
 import clingo
 from clingo import ast
 
-from spinekb.bridge.facts import CASE_PREDICATES
+from spinekb.kb.inputs import CASE_PREDICATES
 from spinekb.kb import kb_text
 
 #: The line ``kb_text()`` puts before each file's text.
@@ -273,7 +273,7 @@ class KbRule:
 
 def base_rules(text: str) -> list[KbRule]:
     """Every rule of the ``base`` block of a KB program text, in text order (rules under other
-    ``#program`` blocks, such as the checks of ``kb/checks.lp``, are left out)."""
+    ``#program`` blocks, such as the checks of ``kb/checks/checks.lp``, are left out)."""
     lines = _LineMap(text)
     found: list[KbRule] = []
     block = ["base"]
