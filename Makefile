@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    := out
 
-.PHONY: demo test lint env graphviz bench clean
+.PHONY: demo test lint env graphviz bench bench-load fhir-examples serve clean
 
 $(BIN)/spinekb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,19 @@ lint: env
 
 bench: env
 	$(BIN)/python bench/run.py
+
+# the HTTP service under load: POST /evaluate and CDS Hooks order-sign, 2,000 requests each
+bench-load: env
+	$(BIN)/python bench/load.py --endpoint evaluate --requests 2000
+	$(BIN)/python bench/load.py --endpoint hook --requests 2000
+
+# examples/fhir: every example case as a FHIR R4 Bundle (a test holds the folder to this)
+fhir-examples: $(BIN)/spinekb
+	rm -f examples/fhir/*.json
+	$(BIN)/spinekb fhir export examples/cases -o examples/fhir
+
+serve: env
+	$(BIN)/spinekb serve
 
 clean:
 	rm -rf $(VENV) $(OUT) *.egg-info

@@ -55,21 +55,46 @@ class Rendered:
     error: str | None = None
 
 
+def internal_error(source: str, problem: BaseException | str, case_id: str | None = None) -> CaseError:
+    """The error record of an input that broke something it should not have (a bug to report)."""
+    what = problem if isinstance(problem, str) else f"{type(problem).__name__}: {shown(str(problem))}"
+    return CaseError(source=source, case_id=case_id, error=one_line(f"internal error (please report): {what}"))
+
+
 def decide_loaded(engine: Engine, items: list[Loaded]) -> list[Outcome]:
-    """Decide the valid cases of ``items`` in one grounding; errors pass through, order kept."""
+    """Decide the valid cases of ``items`` in one grounding; errors pass through, order kept.
+
+    If the chunk cannot be decided, each case is decided alone: one case that fails costs its
+    own record (an error), never its neighbours'.
+    """
     valid = [item.case for item in items if item.case is not None]
-    results = iter(engine.evaluate_chunk(valid)) if valid else iter(())
+    decided: list[Decided | BaseException]
+    try:
+        decided = list(engine.evaluate_chunk(valid)) if valid else []
+    except Exception:  # noqa: BLE001 - find the case at fault; the others are decided alone
+        decided = [_decide_alone(engine, case) for case in valid]
+    results = iter(decided)
     outcomes: list[Outcome] = []
     for item in items:
-        if item.error is not None:
-            outcomes.append(item.error)
-        else:
-            result = next(results)
-            result.source = item.source
-            if item.unmapped or item.assumed:  # FHIR input: say what did not reach the decision
-                result.record = result.record.model_copy(update={"unmapped": item.unmapped, "assumed": item.assumed})
-            outcomes.append(result)
+        if item.error is not None or item.case is None:
+            outcomes.append(item.error or internal_error(item.source, "no case and no error"))
+            continue
+        result = next(results)
+        if isinstance(result, BaseException):
+            outcomes.append(internal_error(item.source, result, item.case.request.id))
+            continue
+        result.source = item.source
+        if item.unmapped or item.assumed:  # FHIR input: say what did not reach the decision
+            result.record = result.record.model_copy(update={"unmapped": item.unmapped, "assumed": item.assumed})
+        outcomes.append(result)
     return outcomes
+
+
+def _decide_alone(engine: Engine, case: Any) -> Decided | BaseException:
+    try:
+        return engine.evaluate_one(case)
+    except Exception as problem:  # noqa: BLE001 - becomes this case's error record
+        return problem
 
 
 def evaluate_sources(sources: Iterable[str], stdin: IO[str] | None = None,

@@ -86,7 +86,7 @@ class Engine:
                 if handler is not None:
                     arguments = symbol.arguments
                     handler(atoms[arguments[0].number], [_text(a) for a in arguments[1:]])
-        return [self._result(case, found) for case, found in zip(cases, atoms)]
+        return [self._result(case, found) for case, found in zip(cases, atoms, strict=True)]
 
     def _fact_filter(self, cases: int) -> frozenset[str] | None:
         """The case predicates worth emitting: those the KB reads. Working that out parses the

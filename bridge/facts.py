@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from clingo import Function, Number, String, Symbol
 
 from spinekb.bridge.models import Case, level_constant
-from spinekb.kb.inputs import CASE_PREDICATES, CASE_TABLE, CasePredicate
+from spinekb.kb.inputs import CASE_PREDICATES, CASE_TABLE, CasePredicate  # noqa: F401  (re-exported)
 
 T = TypeVar("T")
 
@@ -175,25 +175,25 @@ def _emit(case: Case, wanted: frozenset[str] | None, make: Callable[[str, tuple[
         fact("pain_score", day(score.date), number(score.vas))
 
     for i, study in enumerate(case.prior_imaging):
-        I = number(i)
-        fact("imaging", I, const(study.modality), const(study.region), day(study.date))
-        fact("imaging_contrast", I, const(study.contrast))
+        img = number(i)
+        fact("imaging", img, const(study.modality), const(study.region), day(study.date))
+        fact("imaging_contrast", img, const(study.contrast))
         for result in study.result:
-            fact("imaging_result", I, const(result))
+            fact("imaging_result", img, const(result))
         if study.available:
-            fact("imaging_available", I)
+            fact("imaging_available", img)
         if study.level:
-            fact("imaging_level", I, level(study.level))
+            fact("imaging_level", img, level(study.level))
         if study.grade is not None:
-            fact("imaging_grade", I, number(study.grade))
+            fact("imaging_grade", img, number(study.grade))
         if study.cobb_angle is not None:
-            fact("imaging_cobb", I, number(study.cobb_angle))
+            fact("imaging_cobb", img, number(study.cobb_angle))
 
     for i, implant in enumerate(case.implants):
-        I = number(i)
-        fact("implant", I, const(implant.kind))
+        imp = number(i)
+        fact("implant", imp, const(implant.kind))
         if implant.mri_conditional:
-            fact("implant_mri_conditional", I)
+            fact("implant_mri_conditional", imp)
 
     requested_at = dt.datetime.combine(origin, request.time) if request.time else None
     for p, procedure in enumerate(case.procedures):
@@ -257,6 +257,6 @@ def readable(origin: dt.date, name: str, arguments: tuple[Any, ...]) -> CaseFact
     asp = [str(a) for a in arguments]
     shown = [f"day {a} ({origin + dt.timedelta(days=a)})" if i + 1 in row.days
              else (f"{a} h" if i + 1 in row.hours else text)
-             for i, (a, text) in enumerate(zip(arguments, asp))]
+             for i, (a, text) in enumerate(zip(arguments, asp, strict=True))]
     return CaseFact(name, f"{name}({', '.join(asp)})" if asp else name,
                     f"{name}({', '.join(shown)})" if shown else name)

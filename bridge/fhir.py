@@ -17,7 +17,6 @@ field comes from is docs/fhir.md; the codes are ``bridge/fhir_codes.yaml``.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Iterable
@@ -63,7 +62,8 @@ class _Writer:
         return {"url": self.codes.extension_url(name), **value}
 
     def laterality(self, side: str) -> dict[str, Any]:
-        return {"code": {"coding": [self.codes.fixed("laterality")]}, "valueCodeableConcept": self.concept("side", side)}
+        return {"code": {"coding": [self.codes.fixed("laterality")]},
+                "valueCodeableConcept": self.concept("side", side)}
 
     def component(self, code: str, vocabulary: str, value: str) -> dict[str, Any]:
         return {"code": self.concept("exam", code), "valueCodeableConcept": self.concept(vocabulary, value)}
@@ -241,7 +241,8 @@ def case_to_bundle(case: Case) -> dict[str, Any]:
     for i, study in enumerate(c.prior_imaging):
         extensions = [ext("imaging-region", valueCodeableConcept=w.concept("imaging_region", study.region))]
         if study.contrast != "none":
-            extensions.append(ext("imaging-contrast", valueCodeableConcept=w.concept("imaging_contrast", study.contrast)))
+            contrast = w.concept("imaging_contrast", study.contrast)
+            extensions.append(ext("imaging-contrast", valueCodeableConcept=contrast))
         if not study.available:
             extensions.append(ext("results-available", valueBoolean=False))
         if study.level:
@@ -330,7 +331,9 @@ def is_bundle(data: Any) -> bool:
 
 def looks_like_bundle(text: str | bytes) -> bool:
     """Cheap test before parsing: could this JSON text be a FHIR resource?"""
-    return (b'"resourceType"' if isinstance(text, bytes) else '"resourceType"') in text
+    if isinstance(text, bytes):
+        return b'"resourceType"' in text
+    return '"resourceType"' in text
 
 
 @cache
@@ -403,7 +406,8 @@ class _Reader:
     def value(self, vocabulary: str, concept: dict[str, Any] | None, resource: dict[str, Any], what: str) -> str | None:
         found = self.codes.concept(vocabulary, concept)
         if found is None and concept:
-            self.unmapped.append(f"{_name(resource)}: {what} {self.codes_text(concept)} maps to no {vocabulary.replace('_', ' ')} value")
+            self.unmapped.append(f"{_name(resource)}: {what} {self.codes_text(concept)} maps to no "
+                                 f"{vocabulary.replace('_', ' ')} value")
         return found
 
     def extension(self, resource: dict[str, Any], name: str) -> Any:
@@ -440,7 +444,8 @@ class _Reader:
         for request in self.of_type("ServiceRequest"):
             if request.get("intent") == "plan" or self.codes.concept("plan", request.get("code")):
                 continue
-            cpt = [c.get("code") for c in (request.get("code") or {}).get("coding", []) if c.get("system") == CPT_SYSTEM]
+            cpt = [c.get("code") for c in (request.get("code") or {}).get("coding", [])
+                   if c.get("system") == CPT_SYSTEM]
             if any(code in table for code in cpt):
                 found.append(request)
                 self.use(request)
@@ -469,7 +474,8 @@ class _Reader:
             request["time"] = time
         purposes, techniques_by_study, cpt = [], [], []
         for study in studies:
-            codes = [c["code"] for c in study["code"]["coding"] if c.get("system") == CPT_SYSTEM and c.get("code") in table]
+            codes = [c["code"] for c in study["code"]["coding"]
+                     if c.get("system") == CPT_SYSTEM and c.get("code") in table]
             cpt.append(codes[0])
             own = []
             for detail in study.get("orderDetail") or []:
@@ -480,7 +486,8 @@ class _Reader:
                 elif technique:
                     own.append(technique)
                 else:
-                    self.unmapped.append(f"{_name(study)}: orderDetail {self.codes_text(detail)} maps to no purpose or technique")
+                    self.unmapped.append(f"{_name(study)}: orderDetail {self.codes_text(detail)} maps to no "
+                                         "purpose or technique")
             techniques_by_study.append(own)
         if purposes:
             request["purpose"] = purposes[0]
@@ -492,9 +499,10 @@ class _Reader:
         shared = [t for t in techniques_by_study[0] if all(t in own for own in techniques_by_study)]
         if shared:
             request["techniques"] = shared
-        request["cpt"] = [
-            code if not [t for t in own if t not in shared] else {"code": code, "techniques": [t for t in own if t not in shared]}
-            for code, own in zip(cpt, techniques_by_study)]
+        request["cpt"] = []
+        for code, own in zip(cpt, techniques_by_study, strict=True):
+            alone = [t for t in own if t not in shared]
+            request["cpt"].append({"code": code, "techniques": alone} if alone else code)
         role = self.resolve(first.get("requester"))
         if role is not None and role.get("resourceType") == "PractitionerRole":
             self.use(role)
@@ -575,7 +583,7 @@ class _Reader:
             from spinekb.kb.static import static_kb
 
             table = static_kb().codes
-            regions = []
+            regions: list[str] = []
             for study in studies:
                 for coding in study["code"]["coding"]:
                     entry = table.get(coding.get("code", "")) if coding.get("system") == CPT_SYSTEM else None
@@ -732,7 +740,7 @@ class _Reader:
         return findings
 
     def trauma(self) -> list[dict[str, Any]]:
-        events = []
+        events: list[dict[str, Any]] = []
         for condition in self.of_type("Condition"):
             if self.codes.concept("exam", condition.get("code")) != "trauma-event":
                 continue
@@ -799,15 +807,16 @@ class _Reader:
                 if outcome:
                     treatment["outcome"] = outcome
             category = resource.get("category") or {}
-            if _has_coding(category, self.codes.fixed("patient_specified")) or any(
-                    (p.get("actor") or {}).get("reference", "").startswith("Patient/") for p in resource.get("performer") or []):
+            by_patient = any((p.get("actor") or {}).get("reference", "").startswith("Patient/")
+                             for p in resource.get("performer") or [])
+            if by_patient or _has_coding(category, self.codes.fixed("patient_specified")):
                 treatment["directed_by"] = "self"
             self.origins[("treatments", len(treatments))] = _name(resource)
             treatments.append(treatment)
         return treatments
 
     def pain_scores(self) -> list[dict[str, Any]]:
-        scores = []
+        scores: list[dict[str, Any]] = []
         wanted = [self.codes.fixed("pain_score")] + [
             {"system": self.codes.systems[s], "code": c} for s, c, _ in self.codes.codes["pain_score_alternatives"]]
         for observation in self.of_type("Observation"):
@@ -824,7 +833,7 @@ class _Reader:
         return scores
 
     def imaging(self) -> list[dict[str, Any]]:
-        studies = []
+        studies: list[dict[str, Any]] = []
         for report in self.of_type("DiagnosticReport"):
             self.use(report)
             imaging_study = None
@@ -849,9 +858,11 @@ class _Reader:
                 result = self.value("imaging_result", concept, report, "conclusionCode")
                 if result:
                     results.append(result)
-            when = report.get("effectiveDateTime") or (report.get("effectivePeriod") or {}).get("start") or report.get("issued")
+            when = (report.get("effectiveDateTime") or (report.get("effectivePeriod") or {}).get("start")
+                    or report.get("issued"))
             if region is None or not results or not when:
-                missing = [n for n, v in (("region", region), ("a result (conclusionCode)", results), ("date", when)) if not v]
+                missing = [n for n, v in (("region", region), ("a result (conclusionCode)", results), ("date", when))
+                           if not v]
                 self.unmapped.append(f"{_name(report)}: no {' or '.join(missing)}; not read")
                 continue
             study: dict[str, Any] = {"modality": modality, "region": region, "date": when[:10], "result": results}
@@ -888,7 +899,7 @@ class _Reader:
         return implants
 
     def procedures(self) -> list[dict[str, Any]]:
-        done = []
+        done: list[dict[str, Any]] = []
         for procedure in self.of_type("Procedure"):
             kind = self.codes.concept("procedure", procedure.get("code"))
             if kind is None:
@@ -923,7 +934,7 @@ class _Reader:
         return done
 
     def plans(self) -> list[dict[str, Any]]:
-        plans = []
+        plans: list[dict[str, Any]] = []
         for request in self.of_type("ServiceRequest"):
             self.use(request)
             kind = self.value("plan", request.get("code"), request, "code")

@@ -22,11 +22,12 @@ from importlib import resources
 from typing import Any, Literal, Optional, Union
 
 import yaml
+from pydantic import BaseModel
 
 from spinekb.bridge import models as m
 
 #: Which model fields take their values from each vocabulary (``finding`` is the KB's vocabulary).
-VOCABULARY_FIELDS: dict[str, tuple[tuple[type, str], ...]] = {
+VOCABULARY_FIELDS: dict[str, tuple[tuple[type[BaseModel], str], ...]] = {
     "condition": ((m.Episode, "condition"),),
     "region": ((m.Episode, "regions"), (m.Trauma, "regions"), (m.Procedure, "region"), (m.Plan, "region")),
     "imaging_region": ((m.PriorImaging, "region"),),

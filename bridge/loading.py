@@ -44,8 +44,9 @@ CASE_SUFFIXES = (".json", ".yaml", ".yml", ".jsonl")
 
 #: Most bytes of one case: a .json or .yaml file, or one line of JSON Lines.
 MAX_CASE_BYTES = 1_000_000
-#: Most levels of nested objects and lists in one case (the format itself needs 6).
-MAX_DEPTH = 16
+#: Most levels of nested objects and lists in one case (the case format needs 6, a FHIR bundle
+#: about 10; the limit keeps parsers' recursion, and a YAML alias loop, far from trouble).
+MAX_DEPTH = 32
 #: Most nodes of one YAML case once its aliases are expanded (a 536-byte "billion laughs"
 #: document expands to 10^9 and is refused before it is built).
 MAX_YAML_NODES = 500_000
@@ -108,6 +109,9 @@ def describe(error: ValidationError) -> str:
         return one_line(f"invalid JSON: {first.get('ctx', {}).get('error', message)}")
     elif kind.startswith(("literal_error", "enum")):
         message = f"{message} (got {_offending(error)})"
+    elif kind == "too_long" and "actual_length" in first.get("ctx", {}):
+        ctx = first["ctx"]
+        message = f"has {ctx['actual_length']} items; at most {ctx['max_length']} are allowed"
     # model-level validators name their field first: "end: is before start (...)"
     head, sep, rest = message.partition(": ")
     if sep and head.isidentifier() and not kind.startswith(("literal", "enum")):

@@ -20,6 +20,9 @@ ReasonKind = Literal["met", "unmet", "excluded", "not_indicated", "referral", "a
 #: The X12 278 review action (X12 code list 306, as Da Vinci PAS carries it): A1 certified in
 #: total, A3 not certified, A4 pended.
 ReviewAction = Literal["A1", "A3", "A4"]
+#: What a denial needs (``spinekb.bridge.whatif.denial_kind``): documentation of what may already
+#: exist, something done first (care, a visit, time, the right requester), or nothing helps.
+DenialKind = Literal["documentation", "not_yet", "not_supported"]
 
 
 class Record(BaseModel):
@@ -60,8 +63,15 @@ class StudyDecision(Record):
                                                   "out and the unmet conditions of the closest pathways.")
     pathways: tuple[str, ...] = Field((), description="Approved: the supporting pathways; denied: the closest.")
     reasons: tuple[Reason, ...] = Field(description="The reasons, in canonical order (kind, section, criterion).")
+    denial_kind: Optional[DenialKind] = Field(None, description=(
+        "Denied studies only: documentation (some set of edits that only document what may already exist, "
+        "an exam finding, a report, an x-ray result, would approve it), not_yet (it can be approved once "
+        "something is done: the patient seen, treatment continued, time passed, the right provider "
+        "requesting), not_supported (no edit helps: ruled out, no pathway for the presentation, sent "
+        "elsewhere). Computed by clingo over the what-if program (spinekb.bridge.whatif)."))
 
-    @computed_field(description="The X12 278 review action of this outcome (code list 306, as Da Vinci PAS "
+    @computed_field(  # type: ignore[prop-decorator]  # pydantic's documented form
+        description="The X12 278 review action of this outcome (code list 306, as Da Vinci PAS "
                                 "carries it): A1 certified in total (approved), A3 not certified (nothing in "
                                 "the guideline supports the study for this case), A4 pended (documentation "
                                 "of the unmet conditions would decide it). See review_action().")
@@ -87,9 +97,10 @@ def review_action(study: StudyDecision) -> ReviewAction:
     - ``A4`` (pended): denied on the unmet conditions of a pathway that addresses the case
       (``unmet``): documenting them would decide the request.
 
-    Issue 9 adds ``StudyDecision.denial_kind`` (documentation / not_yet / not_supported); this
-    function then reads it instead of the reason kinds (not_supported -> A3, documentation and
-    not_yet -> A4), and every output (records, cards, the coverage-information extension) follows.
+    Issue 9's ``StudyDecision.denial_kind`` (documentation / not_yet / not_supported), once the
+    engine fills it, takes precedence over the reason kinds: not_supported -> A3, documentation
+    and not_yet -> A4. Until then (``denial_kind`` is None) the reason kinds above decide. Every
+    output (records, cards, the CRD coverage-information extension) follows this one function.
 
         >>> study = StudyDecision(cpt="72148", description="", decision="denied", sections=(), criteria=(),
         ...                       reasons=(Reason(kind="unmet", criterion="sp5_1_c3"),))
@@ -98,6 +109,9 @@ def review_action(study: StudyDecision) -> ReviewAction:
     """
     if study.decision == "approved":
         return "A1"
+    kind = getattr(study, "denial_kind", None)
+    if kind is not None:
+        return "A3" if kind == "not_supported" else "A4"
     kinds = {reason.kind for reason in study.reasons}
     if kinds & _NOT_CERTIFIABLE:
         return "A3"

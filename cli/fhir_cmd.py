@@ -9,6 +9,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -52,7 +53,7 @@ def export(sources: tuple[str, ...], out_dir: str) -> None:
 
 @fhir.command("import")
 @click.argument("bundle", type=click.File("rb"))
-def import_(bundle: click.utils.LazyFile) -> None:
+def import_(bundle: BinaryIO) -> None:
     """Read the FHIR R4 Bundle in BUNDLE (- for stdin) and print it as a case (JSON).
 
     What did not map, and what was read by default, is listed on stderr (`unmapped:` and

@@ -28,3 +28,6 @@ main.add_command(explain)
 from spinekb.cli.fhir_cmd import fhir  # noqa: E402
 
 main.add_command(fhir)
+from spinekb.cli.serve_cmd import serve  # noqa: E402
+
+main.add_command(serve)

@@ -5,7 +5,6 @@ Explanations (``spinekb explain``): text, DOT, SVG or PNG.
 """
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 from spinekb.bridge.batch import Outcome, Rendered, Renderer, as_json, as_json_line
@@ -54,3 +53,34 @@ def write_explanation(explanation: Explanation, fmt: str, path: str | Path, full
         path.write_text(render_text(explanation), encoding="utf-8")
         return path
     return write_graph(explanation, fmt, path, full)
+
+
+class PictureUnavailable(RuntimeError):
+    """graphviz's ``dot`` program is not installed: no SVG or PNG can be drawn."""
+
+
+def render_picture(explanation: Explanation, fmt: str = "svg", full: bool = False) -> bytes:
+    """The derivation graph drawn in memory as ``svg`` or ``png`` bytes (for the HTTP service).
+
+    Raises :class:`PictureUnavailable` when graphviz's ``dot`` program is missing.
+    """
+    import graphviz
+
+    if fmt not in ("svg", "png"):
+        raise ValueError(f"unknown picture format {fmt!r} (choose svg or png)")
+    try:
+        return graphviz.Source(render_dot(explanation, full)).pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise PictureUnavailable("the graphviz 'dot' program is not installed (Debian package graphviz)") from None
+
+
+def explanation_data(explanation: Explanation) -> dict[str, object]:
+    """The explanation as plain JSON data: decision, closest pathways, what the case would need,
+    alternatives, the whole graph (nodes and edges), and the text rendering."""
+    from dataclasses import asdict
+
+    data = asdict(explanation)
+    data["nodes"] = list(data["nodes"].values())
+    data.pop("cut", None)
+    data["text"] = render_text(explanation)
+    return data

@@ -39,7 +39,7 @@ from spinekb.kb.inputs import CASE_PREDICATES
 from spinekb.kb.guidetext import Citation, GuidelineText, read_guideline, same_words
 from spinekb.kb.structure import KbRule, base_rules
 from spinekb.kb.static import render
-from spinekb.kb import GUIDELINE, kb_dir, kb_text, kb_version
+from spinekb.kb import GUIDELINE, kb_text, kb_version
 
 SEVERITIES = ("error", "warning", "info")
 

@@ -62,8 +62,8 @@ def test_day_arguments_are_the_ones_that_move_with_the_request_date():
     moved["request"]["date"] = "2024-05-08"
     before, after = facts_of(FULL), facts_of(moved)
     for row in CASE_TABLE:
-        for old, new in zip(before.get(row.name, []), after.get(row.name, [])):
-            changed = {i + 1 for i, (a, b) in enumerate(zip(old, new)) if a != b}
+        for old, new in zip(before.get(row.name, []), after.get(row.name, []), strict=True):
+            changed = {i + 1 for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b}
             if row.name == "age":
                 continue
             assert changed <= set(row.days) | set(row.hours), f"{row.name}: arguments {changed} moved but are not days"

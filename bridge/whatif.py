@@ -1,0 +1,419 @@
+"""What would change a denial: minimal case edits found by clingo, and the denial's kind.
+
+The what-if program (``kb/whatif/whatif.lp``) is loaded beside the decision program for one
+denied study: it adds a choice over typed case edits (document a finding, see the patient in
+person, continue a treatment, resubmit later ...), requires the study's approval through a
+pathway that addressed the case as recorded, and minimises the number of edits, then the wait.
+Every date an edit carries comes out of the solver, from the KB's own windows::
+
+    >>> from spinekb.bridge.whatif import WhatIfSolver
+    >>> solver = WhatIfSolver()                                   # doctest: +SKIP
+    >>> found = solver.solve(case, decided, "72148")              # doctest: +SKIP
+    >>> found.denial_kind, [e.action for e in found.sets[0].edits]  # doctest: +SKIP
+    ('not_yet', ['continue_treatment', 'evaluate', 'resubmit'])
+
+:func:`denial_kind` is the one place that says what kind a denial is (``documentation``,
+``not_yet``, ``not_supported``); :func:`apply_edits` applies an edit set to a case (tests hold
+every reported set to: applied, the study is approved; any one edit left out, it is not).
+Nothing here is English: ``spinekb.explain`` words the edits.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, Optional
+
+import clingo
+from clingo import Function, Number, String, Symbol, SymbolType
+from pydantic import Field
+
+from spinekb.bridge.facts import case_facts
+from spinekb.bridge.models import Case
+from spinekb.bridge.records import Decided, DenialKind, Record
+from spinekb.kb import kb_dir, kb_text
+from spinekb.kb.inputs import CASE_TABLE
+from spinekb.kb.static import StaticKB, static_kb
+from spinekb.kb.structure import kb_structure
+
+#: The case predicates the what-if program takes as ``given(F)``: those with days or hours (a
+#: resubmission shifts them) and the request's own facts that an edit may change.
+GIVEN: frozenset[str] = frozenset(
+    {p.name for p in CASE_TABLE if p.days or p.hours} | {"requested", "requester", "purpose", "treatment_ongoing"})
+#: Most optimal edit sets reported per denied study.
+MAX_SETS = 3
+
+EditAction = Literal["document_finding", "document_exam", "make_available", "obtain_imaging", "state_purpose",
+                     "evaluate", "continue_treatment", "start_treatment", "request_by", "withdraw", "resubmit"]
+#: The case predicates each kind of edit adds or changes (which criteria an edit helps meet).
+EDIT_INPUTS: dict[str, frozenset[str]] = {
+    "document_finding": frozenset({"finding"}),
+    "document_exam": frozenset({"sign", "sensory_loss", "progression", "muscle_grade", "reflex_grade"}),
+    "make_available": frozenset({"imaging_available"}),
+    "obtain_imaging": frozenset({"imaging", "imaging_result", "imaging_available"}),
+    "state_purpose": frozenset({"purpose"}),
+    "evaluate": frozenset({"evaluation", "evaluation_outcome"}),
+    "continue_treatment": frozenset({"treatment"}),
+    "start_treatment": frozenset({"treatment"}),
+    "request_by": frozenset({"requester"}),
+    "withdraw": frozenset({"requested"}),
+    "resubmit": frozenset(p.name for p in CASE_TABLE if p.days or p.hours),
+}
+
+
+class Edit(Record):
+    """One action of a what-if: what to do, with its date where time matters, and the
+    conditions of the approving pathway it helps meet."""
+
+    action: EditAction = Field(description=(
+        "document_finding: document a finding (term); document_exam: document an exam result at an "
+        "evaluation on record (evaluation, exam); make_available: make the report of a study on record "
+        "available to the requesting provider (imaging); obtain_imaging: have a study of the episode with "
+        "its result available (modality, region, result, date: on or after); state_purpose: document the "
+        "purpose (purpose); evaluate: see the patient in person (kind, date: on or after); "
+        "continue_treatment: continue a provider-directed treatment on record (treatment, date: until); "
+        "start_treatment: start one (kind, date: until); request_by: have the study requested by another "
+        "provider (requester); withdraw: withdraw another requested study (cpt); resubmit: resubmit the "
+        "request (date: on or after)."))
+    documentation: bool = Field(description="The edit only documents what may already exist.")
+    date: Optional[dt.date] = Field(None, description="evaluate, obtain_imaging, resubmit: the earliest date it "
+                                                      "may carry; continue_treatment, start_treatment: the last day.")
+    term: Optional[str] = Field(None, description="document_finding: the vocabulary term.")
+    exam: Optional[str] = Field(None, description="document_exam: the result, e.g. sign(hoffmann), muscle(4).")
+    evaluation: Optional[int] = Field(None, description="document_exam: index of the evaluation in the case.")
+    imaging: Optional[int] = Field(None, description="make_available: index of the study in prior_imaging.")
+    modality: Optional[str] = Field(None, description="obtain_imaging: the modality.")
+    region: Optional[str] = Field(None, description="obtain_imaging: the region.")
+    result: Optional[str] = Field(None, description="obtain_imaging: the (plainest) result that would do.")
+    kind: Optional[str] = Field(None, description="evaluate: initial or reevaluation; start_treatment: the treatment.")
+    treatment: Optional[int] = Field(None, description="continue_treatment: index of the treatment in the case.")
+    requester: Optional[str] = Field(None, description="request_by: who should request the study.")
+    cpt: Optional[str] = Field(None, description="withdraw: the study to withdraw.")
+    purpose: Optional[str] = Field(None, description="state_purpose: the purpose.")
+    criteria: tuple[str, ...] = Field((), description="The criteria the edit helps meet (conditions of the pathway, "
+                                                      "or a rule-out it lifts), most specific last.")
+
+
+class EditSet(Record):
+    """Edits that, together, make the study approvable; none of them can be left out."""
+
+    edits: tuple[Edit, ...]
+    pathway: str = Field(description="The pathway that approves the study once the edits are made.")
+    resubmit: Optional[dt.date] = Field(None, description="The earliest resubmission date, if the request must wait.")
+    documentation: bool = Field(description="Every edit only documents what may already exist.")
+
+
+class WhatIf(Record):
+    """What would change the denial of one study."""
+
+    cpt: str
+    denial_kind: DenialKind
+    sets: tuple[EditSet, ...] = Field((), description="The smallest edit sets (fewest edits, then the earliest "
+                                                      "resubmission), at most three.")
+    documentation: Optional[EditSet] = Field(None, description="When no smallest set only documents: the smallest "
+                                                               "set that does (denial_kind documentation).")
+    routes: tuple[str, ...] = Field((), description="The pathways that address the case as recorded.")
+
+
+def denial_kind(routes: Sequence[str], sets: Sequence[EditSet], documentation: EditSet | None) -> DenialKind:
+    """The kind of a denial, from what the what-if program found.
+
+    - ``documentation``: some edit set only documents what may already exist (a finding, an exam
+      result, a report, the purpose).
+    - ``not_yet``: the study can be approved, but only after something is done: the patient seen,
+      treatment continued, time passed, the right provider requesting it.
+    - ``not_supported``: no edit helps: no pathway addresses the case, or every one that does is
+      ruled out or needs what did not happen.
+    """
+    if not routes or not sets:
+        return "not_supported"
+    if documentation is not None or any(s.documentation for s in sets):
+        return "documentation"
+    return "not_yet"
+
+
+@cache
+def whatif_text() -> str:
+    """The what-if program (``kb/whatif/whatif.lp``)."""
+    return (kb_dir() / "whatif" / "whatif.lp").read_text(encoding="utf-8")
+
+
+def _symbol(text: str) -> Symbol:
+    return clingo.parse_term(text)
+
+
+def _plain(symbol: Symbol) -> Any:
+    if symbol.type == SymbolType.Number:
+        return symbol.number
+    if symbol.type == SymbolType.String:
+        return symbol.string
+    return str(symbol)
+
+
+@dataclass
+class _Found:
+    """One model of the what-if program: its edits, shift, dated details and what held."""
+
+    edits: frozenset[Symbol]
+    shift: int
+    evaluated: dict[str, Any]
+    obtained: dict[tuple[str, str], tuple[str, int]]
+    holds: set[str]
+
+
+class WhatIfSolver:
+    """Solves the what-if program for denied studies. Create one per process and reuse it."""
+
+    def __init__(self, kb: StaticKB | None = None) -> None:
+        self.kb = kb or static_kb()
+        self._program = kb_text() + "\n%% file: whatif/whatif.lp\n" + whatif_text()
+
+    def solve(self, case: Case, decided: Decided, cpt: str, held: Iterable[str] | None = None,
+              max_sets: int = MAX_SETS) -> WhatIf | None:
+        """What would approve denied study ``cpt`` of ``case`` (``decided``: its decision).
+
+        ``held``: the criteria that held as recorded (default: the decision's ``holds`` atoms,
+        complete when the engine traces). ``None`` for an approved study.
+        """
+        if decided.atoms.decisions.get(cpt) != "denied":
+            return None
+        routes = tuple(sorted(set(decided.atoms.in_scope.get(cpt, []))))
+        if not routes:
+            return WhatIf(cpt=cpt, denial_kind="not_supported")
+        held = set(decided.atoms.holds if held is None else held)
+        ctl = clingo.Control(["--warn=none"])
+        ctl.add("base", [], self._program)
+        with ctl.backend() as backend:
+            def fact(symbol: Symbol) -> None:
+                backend.add_rule([backend.add_atom(symbol)])
+            for symbol in case_facts(0, case):
+                fact(Function("given", [symbol]) if symbol.name in GIVEN else symbol)
+            fact(Function("whatif", [Number(0), String(cpt)]))
+            for pathway in routes:
+                fact(Function("route", [Number(0), String(cpt), _symbol(pathway)]))
+            for criterion in held:
+                fact(Function("was", [Number(0), _symbol(criterion)]))
+        ctl.ground([("base", [])])
+        edit_atoms = [a.literal for a in ctl.symbolic_atoms.by_signature("edit", 2)]
+        edit_symbols = {a.literal: a.symbol for a in ctl.symbolic_atoms.by_signature("edit", 2)}
+        detail = Function("detail", [Number(0)])
+        doc_only = Function("doc_only", [Number(0)])
+
+        optimal = self._optimal(ctl, max_sets)
+        sets = tuple(self._detailed(ctl, case, decided, cpt, routes, held, found, edit_atoms, edit_symbols, detail)
+                     for found in optimal)
+        documentation: EditSet | None = None
+        if sets and not any(s.documentation for s in sets):
+            ctl.assign_external(doc_only, True)
+            docs = self._optimal(ctl, 1)
+            ctl.assign_external(doc_only, False)
+            if docs:
+                documentation = self._detailed(ctl, case, decided, cpt, routes, held, docs[0], edit_atoms,
+                                               edit_symbols, detail)
+        return WhatIf(cpt=cpt, denial_kind=denial_kind(routes, sets, documentation), sets=sets,
+                      documentation=documentation, routes=routes)
+
+    # -- solving -----------------------------------------------------------------------------
+    @staticmethod
+    def _optimal(ctl: clingo.Control, max_sets: int) -> list[_Found]:
+        """The optimal models, one per distinct edit set (projected on edit/2)."""
+        ctl.configuration.solve.opt_mode = "optN"
+        ctl.configuration.solve.project = "project"
+        ctl.configuration.solve.models = 0
+        found: list[_Found] = []
+        with ctl.solve(yield_=True) as handle:
+            for model in handle:
+                if model.optimality_proven:
+                    found.append(_read(model))
+                    if len(found) >= max_sets:
+                        break
+        return found
+
+    def _detailed(self, ctl: clingo.Control, case: Case, decided: Decided, cpt: str, routes: tuple[str, ...],
+                  held: set[str], found: _Found, edit_atoms: list[int], edit_symbols: dict[int, Symbol],
+                  detail: Symbol) -> EditSet:
+        """The edit set with its dates and results: the second pass with the edits fixed."""
+        ctl.assign_external(detail, True)
+        ctl.configuration.solve.opt_mode = "opt"
+        ctl.configuration.solve.project = "no"
+        assumptions = [(lit if edit_symbols[lit] in found.edits else -lit) for lit in edit_atoms]
+        best: list[_Found] = []
+        with ctl.solve(yield_=True, assumptions=assumptions) as handle:  # type: ignore[arg-type]
+            for model in handle:
+                best[:] = [_read(model)]
+        ctl.assign_external(detail, False)
+        chosen = best[0] if best else found
+        return self._edit_set(case, decided, cpt, routes, held, chosen)
+
+    # -- records -----------------------------------------------------------------------------
+    def _edit_set(self, case: Case, decided: Decided, cpt: str, routes: tuple[str, ...], held: set[str],
+                  found: _Found) -> EditSet:
+        origin = case.request.date
+        resubmit = origin + dt.timedelta(days=found.shift) if found.shift else None
+        pathway = next((p for p in routes if p in found.holds), routes[0])
+        newly = found.holds - held
+        unmet = [q for _, q in self.kb.children(pathway) if q not in held]
+        lifted = [q for q in decided.atoms.excluded.get(cpt, []) if q not in found.holds]
+        edits: list[Edit] = []
+        for symbol in sorted(found.edits, key=_edit_order):
+            edit = _edit(symbol, origin, found)
+            cited = self._cited(edit.action, unmet, lifted, newly)
+            edits.append(edit.model_copy(update={"criteria": tuple(cited)}))
+        return EditSet(edits=tuple(edits), pathway=pathway, resubmit=resubmit,
+                       documentation=all(e.documentation for e in edits))
+
+    def _cited(self, action: str, unmet: list[str], lifted: list[str], newly: set[str]) -> list[str]:
+        """The unmet conditions (or lifted rule-outs) an edit helps meet: those with a newly held
+        criterion below them whose rules read what the edit adds."""
+        reads = EDIT_INPUTS[action]
+        structure = kb_structure()
+        cited: list[str] = []
+        for top in [*unmet, *lifted]:
+            for criterion in self._below(top):
+                if (criterion in newly or criterion == top) and structure.inputs_of(criterion) & reads:
+                    cited.append(top)
+                    break
+        return cited or [*unmet, *lifted]
+
+    def _below(self, criterion: str) -> list[str]:
+        found = [criterion]
+        for _, child in self.kb.children(criterion):
+            found.extend(q for q in self._below(child) if q not in found)
+        return found
+
+
+def _edit_order(symbol: Symbol) -> tuple[int, str]:
+    """Edits in the order a provider would do them: document, see, treat, request, resubmit."""
+    order = ["document_finding", "document_exam", "make_available", "obtain_imaging", "state_purpose",
+             "request_by", "withdraw", "continue_treatment", "start_treatment", "evaluate", "resubmit"]
+    name = symbol.arguments[1].name
+    return order.index(name) if name in order else len(order), str(symbol)
+
+
+def _read(model: clingo.Model) -> _Found:
+    edits: set[Symbol] = set()
+    shift = 0
+    evaluated: dict[str, Any] = {}
+    obtained: dict[tuple[str, str], tuple[str, int]] = {}
+    holds: set[str] = set()
+    for symbol in model.symbols(shown=True):
+        name, args = symbol.name, symbol.arguments
+        if name == "edit":
+            edits.add(symbol)
+        elif name == "shift":
+            shift = args[1].number
+        elif name == "evaluated":
+            evaluated[str(args[1])] = _plain(args[2])
+        elif name == "obtained":
+            obtained[(str(args[1]), str(args[2]))] = (str(args[3]), args[4].number)
+        elif name == "holds":
+            holds.add(_plain(args[1]))
+    return _Found(frozenset(edits), shift, evaluated, obtained, holds)
+
+
+def _edit(symbol: Symbol, origin: dt.date, found: _Found) -> Edit:
+    """The typed record of one edit atom ``edit(0, E)``."""
+    term = symbol.arguments[1]
+    action = term.name
+    args = term.arguments
+    day = lambda d: origin + dt.timedelta(days=d)  # noqa: E731
+    documentation = action in ("document_finding", "document_exam", "make_available", "obtain_imaging",
+                               "state_purpose")
+    fields: dict[str, Any] = {}
+    if action == "document_finding":
+        fields["term"] = str(args[0])
+    elif action == "document_exam":
+        fields["evaluation"], fields["exam"] = args[0].number, str(args[1])
+    elif action == "make_available":
+        fields["imaging"] = args[0].number
+    elif action == "obtain_imaging":
+        modality, region = str(args[0]), str(args[1])
+        result, when = found.obtained.get((modality, region), ("", 0))
+        fields.update(modality=modality, region=region, result=result or None, date=day(when))
+    elif action == "state_purpose":
+        fields["purpose"] = str(args[0])
+    elif action == "evaluate":
+        kind = str(args[0])
+        when = found.evaluated.get(kind, "now")
+        fields.update(kind=kind, date=day(found.shift if when == "now" else int(when)))
+    elif action == "continue_treatment":
+        fields.update(treatment=args[0].number, date=day(found.shift))
+    elif action == "start_treatment":
+        fields.update(kind=str(args[0]), date=day(found.shift))
+    elif action == "request_by":
+        fields["requester"] = str(args[0])
+    elif action == "withdraw":
+        fields["cpt"] = args[0].string
+    elif action == "resubmit":
+        fields["date"] = day(found.shift)
+    return Edit(action=action, documentation=documentation, **fields)  # type: ignore[arg-type]
+
+
+def apply_edits(case: Case, edits: EditSet | Iterable[Edit]) -> Case:
+    """The case as it would be once ``edits`` are made (and the request resubmitted, if one of
+    them says so): what the what-if program assumed, as a case file states it."""
+    items = list(edits.edits if isinstance(edits, EditSet) else edits)
+    data = case.model_dump(mode="json", exclude_none=True)
+    origin = case.request.date
+    resubmit = next((e.date for e in items if e.action == "resubmit" and e.date), None)
+    request_date = resubmit or origin
+    continued = {e.treatment for e in items if e.action == "continue_treatment"}
+    if resubmit:
+        data["request"]["date"] = resubmit.isoformat()
+        for i, treatment in enumerate(data.get("treatments", [])):
+            if "end" not in treatment and i not in continued:
+                treatment["end"] = origin.isoformat()  # stopped at the original request: as recorded
+    for edit in items:
+        if edit.action == "document_finding":
+            data.setdefault("findings", []).append({"term": edit.term})
+        elif edit.action == "document_exam":
+            exam = data["evaluations"][edit.evaluation].setdefault("exam", {})
+            _add_exam(exam, edit.exam or "")
+        elif edit.action == "make_available":
+            data["prior_imaging"][edit.imaging]["available"] = True
+        elif edit.action == "obtain_imaging":
+            data.setdefault("prior_imaging", []).append({
+                "modality": edit.modality, "region": edit.region, "date": _iso(edit.date),
+                "result": [edit.result], "available": True})
+        elif edit.action == "state_purpose":
+            data["request"]["purpose"] = edit.purpose
+        elif edit.action == "evaluate":
+            evaluation: dict[str, Any] = {"date": _iso(edit.date), "mode": "in_person", "kind": edit.kind}
+            if edit.kind == "reevaluation":
+                evaluation["outcome"] = "no_significant_improvement"
+            data.setdefault("evaluations", []).append(evaluation)
+        elif edit.action == "continue_treatment":
+            treatment = data["treatments"][edit.treatment]
+            if "end" in treatment:
+                treatment["end"] = request_date.isoformat()
+        elif edit.action == "start_treatment":
+            data.setdefault("treatments", []).append(
+                {"kind": edit.kind, "start": origin.isoformat(), "end": _iso(edit.date)})
+        elif edit.action == "request_by":
+            data["request"]["requester"] = edit.requester
+        elif edit.action == "withdraw":
+            data["request"]["cpt"] = [item for item in data["request"]["cpt"]
+                                      if (item if isinstance(item, str) else item["code"]) != edit.cpt]
+    return Case.model_validate(data)
+
+
+def _iso(day: dt.date | None) -> str:
+    assert day is not None
+    return day.isoformat()
+
+
+def _add_exam(exam: dict[str, Any], result: str) -> None:
+    """One exam result as the case format states it (``sign(hoffmann)``, ``muscle(4)`` ...)."""
+    name, _, argument = result.partition("(")
+    argument = argument.rstrip(")")
+    if name == "sign":
+        exam.setdefault("signs", []).append({"sign": argument, "result": "positive"})
+    elif name == "sensory":
+        exam.setdefault("sensory", []).append({"distribution": argument})
+    elif name == "progression":
+        exam.setdefault("progression", []).append(argument)
+    elif name == "muscle":
+        exam.setdefault("muscles", []).append({"muscle": "other", "side": "left", "grade": int(argument)})
+    elif name == "reflex":
+        exam.setdefault("reflexes", []).append({"reflex": "other", "side": "left", "grade": int(argument)})
