@@ -564,9 +564,9 @@ class _Reader:
             value = self.value("condition", condition.get("code"), condition, "code")
             if value:
                 episode["condition"] = value
-            regions = [self.value("region", site, condition, "bodySite") for site in condition.get("bodySite") or []]
-            if any(regions):
-                episode["regions"] = [r for r in dict.fromkeys(regions) if r]
+            sites = [self.value("region", site, condition, "bodySite") for site in condition.get("bodySite") or []]
+            if any(sites):
+                episode["regions"] = [r for r in dict.fromkeys(sites) if r]
             onset = condition.get("onsetDateTime") or (condition.get("onsetPeriod") or {}).get("start")
             if onset:
                 episode["onset"] = onset[:10]

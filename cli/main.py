@@ -31,3 +31,7 @@ main.add_command(fhir)
 from spinekb.cli.serve_cmd import serve  # noqa: E402
 
 main.add_command(serve)
+
+
+if __name__ == "__main__":
+    main()

@@ -38,6 +38,8 @@ import os
 import queue
 import threading
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Optional
 
@@ -330,7 +332,8 @@ def create_app(max_body_bytes: int | None = None, public_url: str | None = None,
     public = public_url or os.environ.get("SPINEKB_PUBLIC_URL") or None
     state: dict[str, Any] = {}
 
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state["decider"] = Decider(max_batch)
         state["explanations"] = Explanations()
         yield
@@ -493,7 +496,7 @@ def create_app(max_body_bytes: int | None = None, public_url: str | None = None,
             if name not in seen or not resource.get("id"):
                 seen.add(name)
                 entries.append({"resource": resource})
-        bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+        bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": entries}
         if hook.hookInstance:
             bundle["identifier"] = {"value": hook.hookInstance}
         read = bundle_to_case(bundle) if is_bundle(bundle) else None

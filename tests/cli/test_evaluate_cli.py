@@ -67,3 +67,17 @@ def test_schema_and_vocabulary():
     vocab = json.loads(CliRunner().invoke(main, ["vocabulary", "--format", "json"]).stdout)
     saddle = next(t for t in vocab if t["term"] == "saddle_anesthesia")
     assert saddle["sections"] == ["SP-1.2"] and "saddle" in saddle["definition"]
+
+
+def test_output_bytes_do_not_depend_on_jobs_or_chunk_size():
+    """Byte-identical records for one in-process chunk, and for many chunks over two workers."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    examples = str(Path(__file__).resolve().parents[2] / "examples" / "cases")
+    command = [sys.executable, "-m", "spinekb.cli.main", "evaluate", examples, "--format", "jsonl"]
+    one = subprocess.run(command + ["--jobs", "1", "--chunk-size", "1000"], capture_output=True, check=False)
+    many = subprocess.run(command + ["--jobs", "2", "--chunk-size", "9"], capture_output=True, check=False)
+    assert one.returncode == many.returncode == 0, many.stderr.decode()[-500:]
+    assert one.stdout == many.stdout and one.stdout.count(b"\n") == len(list(Path(examples).glob("*.json")))
