@@ -65,5 +65,17 @@ fhir-examples: $(BIN)/spinekb
 serve: env
 	$(BIN)/spinekb serve
 
+# Issue 8. fuzz: the long hypothesis budget of tests/fuzz (`make test` runs a small one, ~20 s);
+# it prints how many inputs were tried. FUZZ_SCALE=10 multiplies the budget.
+# mutation: every numeric threshold of kb/*.lp moved by +-1 and every comparison flipped on its
+# boundary, each against every YAML test of tests/kb; prints the kill rate and each survivor.
+.PHONY: fuzz mutation
+FUZZ_SCALE ?= 1
+fuzz: env
+	SPINEKB_FUZZ=long SPINEKB_FUZZ_SCALE=$(FUZZ_SCALE) $(BIN)/python -m pytest tests/fuzz -q -p no:cacheprovider
+
+mutation: env
+	$(BIN)/python tools/mutation.py
+
 clean:
 	rm -rf $(VENV) $(OUT) *.egg-info

@@ -11,6 +11,12 @@ What is measured, each as the user would run it:
   (c) explain latency for one case: in-process through the Python API (the engine built once,
       then one decision + explanation + text rendering per call) and as ``spinekb explain``;
   (d) cold start: ``spinekb evaluate CASE`` on one case, subprocess wall time, median of 5.
+  (e) the reference probe (``../shared/bench/kb_scale_probe.py``, or $SPINEKB_REFERENCE_PROBE):
+      clingo alone deciding a 321-rule guideline-shaped program in one process on one core, run
+      right before each 10k run; the 10k figure is reported as a ratio to it, pair by pair
+      (these machines are shared: a ratio measured side by side holds, an absolute figure moves 2x);
+  (f) equivalence: the 10k run's output, byte for byte, against the straightforward engine (the
+      whole KB as written, one grounding per case, every case fact): bench/equivalence.py.
 Each throughput run is repeated with ``--jobs`` (worker processes) when the machine has more
 than one core. Input files are generated once per size and seed by bench/generate.py and reused.
 """
@@ -20,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -34,11 +41,14 @@ ROOT = BENCH.parent
 OUT = BENCH / "out"
 EXPLAIN_CASE = ROOT / "examples" / "cases" / "denied-no-trial.json"
 EXPLAIN_STUDY = "72148"
-TARGET_CASES_PER_SECOND = 2000
+TARGET_CASES_PER_SECOND = 5000
+TARGET_PROBE_RATIO = 0.8
 FLAT_RATIO = 1.25
+PROBE_ENV = "SPINEKB_REFERENCE_PROBE"
 
 sys.path.insert(0, str(BENCH))
 from generate import DEFAULT_SEED, write_jsonl  # noqa: E402
+from equivalence import compare_with_straightforward  # noqa: E402
 
 
 def spinekb_command() -> str:
@@ -181,6 +191,29 @@ def median_child_seconds(args: list[str], repeat: int) -> tuple[float, list[floa
     return statistics.median(times), times
 
 
+def reference_probe() -> Path | None:
+    """The reference probe: $SPINEKB_REFERENCE_PROBE, else ../shared/bench/kb_scale_probe.py beside
+    the repository; ``None`` if neither exists."""
+    named = os.environ.get(PROBE_ENV)
+    path = Path(named) if named else ROOT.parent / "shared" / "bench" / "kb_scale_probe.py"
+    return path if path.is_file() else None
+
+
+def run_probe(path: Path) -> dict[str, float] | None:
+    """Run the probe once (in its own folder, with this Python); its figures in cases/s."""
+    done = subprocess.run([sys.executable, str(path)], cwd=path.parent, capture_output=True, text=True)
+    figures: dict[str, float] = {}
+    for key, pattern in (("rules", r"^rules:\s*(\d+)"), ("validate_only", r"^validate only\s*:\s*(\d+)"),
+                         ("per_case", r"^per-case Control:\s*(\d+)"), ("batched", r"^batched \(chunk \d+\):\s*(\d+)")):
+        found = re.search(pattern, done.stdout, re.MULTILINE)
+        if found:
+            figures[key] = float(found[1])
+    if done.returncode != 0 or "batched" not in figures:
+        print(f"reference probe failed (exit {done.returncode}): {done.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+    return figures
+
+
 def explain_in_process(repeat: int) -> dict[str, float]:
     """Explain latency through the Python API: engine set-up once, then per explanation."""
     from spinekb.bridge.loading import load_case
@@ -196,9 +229,21 @@ def explain_in_process(repeat: int) -> dict[str, float]:
         text = render(explain_study(engine, case, EXPLAIN_STUDY), "text")
         times.append(time.perf_counter() - start)
     assert text.strip()
-    return {"engine_setup_ms": setup * 1000, "first_ms": times[0] * 1000,
-            "median_ms": statistics.median(times) * 1000,
-            "min_ms": min(times) * 1000, "max_ms": max(times) * 1000, "runs": repeat}
+    found = {"engine_setup_ms": setup * 1000, "first_ms": times[0] * 1000,
+             "median_ms": statistics.median(times) * 1000,
+             "min_ms": min(times) * 1000, "max_ms": max(times) * 1000, "runs": repeat}
+    try:  # the what-if search (issue 9), where this version has it
+        from spinekb.bridge.whatif import WhatIfSolver
+    except ImportError:
+        return found
+    solver, decided = WhatIfSolver(), engine.evaluate_one(case)
+    searches = []
+    for _ in range(max(3, repeat // 4)):
+        start = time.perf_counter()
+        solver.solve(case, decided, EXPLAIN_STUDY)
+        searches.append(time.perf_counter() - start)
+    found["whatif_median_ms"] = statistics.median(searches) * 1000
+    return found
 
 
 def environment(command: str) -> dict[str, str]:
@@ -219,17 +264,47 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed (default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="also measure with this many worker processes (default: the CPU count; 1: skip)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="runs of the headline size at --jobs, each beside a probe run (default: 3; quick: 1)")
+    parser.add_argument("--equivalence-sample", type=int, default=None, metavar="N",
+                        help="compare only the first N cases with the straightforward engine (default: all)")
+    parser.add_argument("--no-equivalence", action="store_true",
+                        help="skip the comparison with the straightforward engine")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     command = spinekb_command()
     sizes = [1_000] if args.quick else [10_000, 100_000]
     repeat = 3 if args.quick else 5
+    headline, top = sizes[0], max(1, args.jobs)
+    probe = reference_probe()
+    if probe is None:
+        print(f"reference probe not found (../shared/bench/kb_scale_probe.py beside the repository, or "
+              f"${PROBE_ENV}): skipped, no ratio", flush=True)
 
     runs: list[Throughput] = []
-    for jobs in sorted({1, max(1, args.jobs)}):
+    pairs: list[dict] = []
+    for _ in range(args.repeat or (1 if args.quick else 3)):
+        probe_figures = None
+        if probe is not None:
+            print(f"reference probe {probe.name} ...", flush=True)
+            probe_figures = run_probe(probe)
+        print(f"evaluating {headline:,} cases (jobs={top}) ...", flush=True)
+        run = throughput(command, headline, args.seed, top)
+        runs.append(run)
+        ratio = run.cases_per_second / probe_figures["batched"] if probe_figures else None
+        pairs.append({"probe": probe_figures, "cases_per_second": run.cases_per_second, "ratio": ratio})
+    for jobs in sorted({1, top}):
         for n in sizes:
-            print(f"evaluating {n:,} cases (jobs={jobs}) ...", flush=True)
-            runs.append(throughput(command, n, args.seed, jobs))
+            if (n, jobs) != (headline, top):
+                print(f"evaluating {n:,} cases (jobs={jobs}) ...", flush=True)
+                runs.append(throughput(command, n, args.seed, jobs))
+
+    equivalence = None
+    if not args.no_equivalence:
+        print("equivalence with the straightforward engine ...", flush=True)
+        equivalence = compare_with_straightforward(cases_file(headline, args.seed),
+                                                   OUT / f"decisions-{headline}-j{top}.jsonl",
+                                                   sample=args.equivalence_sample, jobs=top)
 
     print("explain latency ...", flush=True)
     explain_api = explain_in_process(20 if not args.quick else 5)
@@ -242,28 +317,41 @@ def main(argv: list[str] | None = None) -> None:
 
     flat = {}
     for jobs in sorted({r.jobs for r in runs}):
-        by_size = {r.cases: r for r in runs if r.jobs == jobs}
+        by_size = {r.cases: r for r in reversed(runs) if r.jobs == jobs}  # the first run of each size
         if len(by_size) == 2:
             small, large = by_size[min(by_size)], by_size[max(by_size)]
             ratio = large.max_rss_mb / small.max_rss_mb
             flat[f"jobs={jobs}"] = {"rss_small_mb": small.max_rss_mb, "rss_large_mb": large.max_rss_mb,
                                     "ratio": ratio, "flat": ratio <= FLAT_RATIO}
 
+    ratios = [p["ratio"] for p in pairs if p["ratio"] is not None]
+    probe_rates = [p["probe"]["batched"] for p in pairs if p["probe"]]
+    rates = [p["cases_per_second"] for p in pairs]
     figures = {
         "environment": environment(command),
         "throughput": [asdict(r) for r in runs],
+        "headline": {"cases": headline, "jobs": top, "pairs": pairs,
+                     "best_cases_per_second": max(rates), "median_cases_per_second": statistics.median(rates),
+                     "probe": str(probe) if probe else None,
+                     "probe_median_cases_per_second": statistics.median(probe_rates) if probe_rates else None,
+                     "ratio_median": statistics.median(ratios) if ratios else None,
+                     "ratio_best": max(rates) / max(probe_rates) if probe_rates else None},
         "memory_flat": flat,
+        "equivalence": equivalence,
         "explain": {"case": str(EXPLAIN_CASE.relative_to(ROOT)), "study": EXPLAIN_STUDY,
                     "in_process": explain_api, "subprocess_median_ms": explain_cli * 1000},
         "cold_start": {"evaluate_one_case_median_ms": cold * 1000,
                        "runs_ms": [t * 1000 for t in cold_runs],
                        "spinekb_version_median_ms": version * 1000},
         "target_cases_per_second": TARGET_CASES_PER_SECOND,
+        "target_probe_ratio": TARGET_PROBE_RATIO,
     }
     path = OUT / "figures.json"
     path.write_text(json.dumps(figures, indent=2) + "\n")
     print_table(figures)
     print(f"\nfigures: {path.relative_to(ROOT)}")
+    if equivalence is not None and not equivalence["identical"]:
+        sys.exit("error: the engine's records differ from the straightforward engine's (see above)")
 
 
 def print_table(figures: dict) -> None:
@@ -279,19 +367,38 @@ def print_table(figures: dict) -> None:
         print(f"{label:<34}{r['seconds']:>9.2f}{r['cases_per_second']:>10,.0f}{r['max_rss_mb']:>15.1f}"
               f"{r['total_rss_mb']:>8.0f}"
               f"  {decided}; errors {r['errors']}{mark}")
+    h = figures["headline"]
+    print(f"\n{h['cases']:,} cases, jobs={h['jobs']}, {len(h['pairs'])} run(s): best {h['best_cases_per_second']:,.0f} "
+          f"cases/s, median {h['median_cases_per_second']:,.0f} (target {figures['target_cases_per_second']:,})")
+    if h["probe_median_cases_per_second"]:
+        ratios = " ".join(f"{p['ratio']:.2f}" for p in h["pairs"] if p["ratio"] is not None)
+        print(f"reference probe {Path(h['probe']).name} (one core, in-process, batched): median "
+              f"{h['probe_median_cases_per_second']:,.0f} cases/s")
+        print(f"ratio to the probe, run by run: {ratios}; median {h['ratio_median']:.2f}, best/best "
+              f"{h['ratio_best']:.2f} (target {figures['target_probe_ratio']})")
+    else:
+        print("reference probe: not run (no ratio)")
     for jobs, m in figures["memory_flat"].items():
         print(f"memory {jobs}: {m['rss_small_mb']:.1f} MB -> {m['rss_large_mb']:.1f} MB "
               f"(x{m['ratio']:.2f}): {'flat' if m['flat'] else 'NOT flat'}")
+    q = figures["equivalence"]
+    if q is not None:
+        verdict = "identical" if q["identical"] else f"DIFFERENT (first at line {q['first_difference']})"
+        print(f"equivalence with the straightforward engine (whole KB, one grounding per case): {q['cases']:,} "
+              f"cases, {verdict} ({q['seconds']:.0f} s)")
     e = figures["explain"]
     print(f"explain {e['case']} --study {e['study']}: in-process median {e['in_process']['median_ms']:.1f} ms "
           f"(engine set-up {e['in_process']['engine_setup_ms']:.0f} ms, first call "
           f"{e['in_process']['first_ms']:.0f} ms); "
           f"subprocess median {e['subprocess_median_ms']:.0f} ms")
+    if "whatif_median_ms" in e["in_process"]:
+        print(f"what-if search for the same denial: in-process median {e['in_process']['whatif_median_ms']:.0f} ms")
     c = figures["cold_start"]
     print(f"cold start, spinekb evaluate on one case: median {c['evaluate_one_case_median_ms']:.0f} ms "
           f"(spinekb --version: {c['spinekb_version_median_ms']:.0f} ms)")
     if any(r["cases_per_second"] < figures["target_cases_per_second"] for r in figures["throughput"]):
-        print(f"* below the target of {figures['target_cases_per_second']:,} cases/s")
+        print(f"* below the target of {figures['target_cases_per_second']:,} cases/s (the ratio to the probe is "
+              "the figure that counts on a shared machine)")
 
 
 if __name__ == "__main__":

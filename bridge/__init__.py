@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from spinekb.bridge.batch import evaluate_sources
 from spinekb.bridge.engine import Engine
+from spinekb.bridge.fhir import bundle_to_case, case_to_bundle
 from spinekb.bridge.loading import CaseInputError, load_case, read_sources
 from spinekb.bridge.models import Case
 from spinekb.bridge.records import CaseError, CaseResult, Decided, Reason, StudyDecision
 
 __all__ = [
     "Case", "CaseError", "CaseInputError", "CaseResult", "Decided", "Engine", "Reason", "StudyDecision",
-    "evaluate_sources", "load_case", "read_sources",
+    "bundle_to_case", "case_to_bundle", "evaluate_sources", "load_case", "read_sources",
 ]

@@ -37,6 +37,7 @@ from itertools import chain
 from typing import IO, Any, Union
 
 from spinekb.bridge.engine import DEFAULT_CHUNK, Engine, chunked
+from spinekb.kb.knowledge import KnowledgeBase
 from spinekb.bridge.loading import Loaded, RawInput, one_line, raw_sources, validate_raw
 from spinekb.bridge.models import shown
 from spinekb.bridge.records import CaseError, Decided
@@ -98,9 +99,11 @@ def _decide_alone(engine: Engine, case: Any) -> Decided | BaseException:
 
 
 def evaluate_sources(sources: Iterable[str], stdin: IO[str] | None = None,
-                     chunk_size: int = DEFAULT_CHUNK, engine: Engine | None = None) -> Iterator[Outcome]:
-    """Decide every input of ``sources`` in this process (typed results, for Python callers)."""
-    engine = engine or Engine(chunk_size)
+                     chunk_size: int = DEFAULT_CHUNK, engine: Engine | None = None,
+                     knowledge: KnowledgeBase | None = None) -> Iterator[Outcome]:
+    """Decide every input of ``sources`` in this process (typed results, for Python callers),
+    under ``knowledge`` (default: the installed KB) unless an ``engine`` is given."""
+    engine = engine or Engine(chunk_size, knowledge=knowledge)
     for raws in chunked(raw_sources(sources, stdin), chunk_size):
         yield from decide_loaded(engine, [validate_raw(raw) for raw in raws])
 
@@ -143,9 +146,9 @@ def _decide_and_render(engine: Engine, raws: list[RawInput], render: Renderer) -
 _WORKER_ENGINE: Engine | None = None
 
 
-def _worker_init() -> None:
+def _worker_init(knowledge: KnowledgeBase | None = None, kinds: bool = False) -> None:
     global _WORKER_ENGINE  # one engine per worker process, built once (the KB text is inherited)
-    _WORKER_ENGINE = Engine()
+    _WORKER_ENGINE = Engine(knowledge=knowledge, kinds=kinds)
 
 
 def _worker_chunk(args: tuple[list[RawInput], Renderer]) -> list[Rendered]:
@@ -155,14 +158,17 @@ def _worker_chunk(args: tuple[list[RawInput], Renderer]) -> list[Rendered]:
 
 
 def render_batch(sources: Iterable[str], render: Renderer = as_json_line, jobs: int = 1,
-                 stdin: IO[str] | None = None, chunk_size: int = DEFAULT_CHUNK) -> Iterator[Rendered]:
-    """Decide and render every input of ``sources`` in order, with ``jobs`` recycled workers."""
-    for chunk in render_chunks(sources, render, jobs, stdin, chunk_size):
+                 stdin: IO[str] | None = None, chunk_size: int = DEFAULT_CHUNK,
+                 knowledge: KnowledgeBase | None = None, kinds: bool = False) -> Iterator[Rendered]:
+    """Decide and render every input of ``sources`` in order, with ``jobs`` recycled workers,
+    under ``knowledge`` (default: the installed KB); ``kinds``: every denial gets its denial_kind."""
+    for chunk in render_chunks(sources, render, jobs, stdin, chunk_size, knowledge, kinds):
         yield from chunk
 
 
 def render_chunks(sources: Iterable[str], render: Renderer = as_json_line, jobs: int = 1,
-                  stdin: IO[str] | None = None, chunk_size: int = DEFAULT_CHUNK) -> Iterator[list[Rendered]]:
+                  stdin: IO[str] | None = None, chunk_size: int = DEFAULT_CHUNK,
+                  knowledge: KnowledgeBase | None = None, kinds: bool = False) -> Iterator[list[Rendered]]:
     """:func:`render_batch` a chunk at a time (a writer can write each chunk in one call)."""
     chunks = chunked(raw_sources(sources, stdin), chunk_size)
     first = next(chunks, None)
@@ -170,9 +176,9 @@ def render_chunks(sources: Iterable[str], render: Renderer = as_json_line, jobs:
         return
     second = next(chunks, None)
     if second is None:  # one chunk: no worker start-up
-        yield _decide_and_render(Engine(chunk_size), first, render)
+        yield _decide_and_render(Engine(chunk_size, knowledge=knowledge, kinds=kinds), first, render)
         return
-    workers = _Workers(jobs, render)
+    workers = _Workers(jobs, render, knowledge, kinds)
     try:
         pending: deque[tuple[list[RawInput], _Ticket]] = deque()
         for chunk in chain([first, second], chunks):
@@ -191,8 +197,11 @@ _Ticket = tuple[int, "Future[list[Rendered]]"]
 class _Workers:
     """Recycled worker processes that outlive a worker's death (see the module docstring)."""
 
-    def __init__(self, jobs: int, render: Renderer) -> None:
-        self.jobs, self.render = jobs, render
+    def __init__(self, jobs: int, render: Renderer, knowledge: KnowledgeBase | None = None,
+                 kinds: bool = False) -> None:
+        self.jobs, self.render, self.kinds = jobs, render, kinds
+        # None for the installed KB: the workers' fork server has it loaded already
+        self.knowledge = None if knowledge is None or knowledge.is_installed else knowledge
         self.generation = 0
         self.pool = self._start()
 
@@ -202,7 +211,7 @@ class _Workers:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["spinekb.bridge.warm", "spinekb.bridge.engine", "spinekb.bridge.loading"])
         return ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_worker_init,
-                                   max_tasks_per_child=CHUNKS_PER_WORKER)
+                                   initargs=(self.knowledge, self.kinds), max_tasks_per_child=CHUNKS_PER_WORKER)
 
     def submit(self, raws: list[RawInput]) -> _Ticket:
         """Send a chunk to the workers; the ticket remembers which pool took it."""

@@ -77,6 +77,30 @@ def fact_rows(case: Case) -> list[tuple[str, tuple[Any, ...]]]:
     return _emit(case, None, lambda name, args: (name, args), _plain, int, _quoted)
 
 
+def row_symbols(index: int, rows: list[tuple[str, tuple[Any, ...]]],
+                wanted: frozenset[str] | None = None) -> list[Symbol]:
+    """:func:`case_facts` made from the rows of :func:`fact_rows` (a batch builds the rows once:
+    the records' evidence reads them too)::
+
+        >>> case = Case.model_validate({
+        ...     "request": {"id": "x", "date": "2024-05-01", "cpt": ["72148"], "purpose": "diagnosis"},
+        ...     "patient": {"age": 54}, "episode": {"regions": ["lumbar"],
+        ...     "condition": "low_back_pain", "onset": "2024-04-01"}})
+        >>> row_symbols(7, fact_rows(case)) == case_facts(7, case)
+        True
+    """
+    c = _number(index)
+    return [Function(name, [c, *map(_row_value, args)]) for name, args in rows if wanted is None or name in wanted]
+
+
+@cache
+def _row_value(value: int | str) -> Symbol:
+    """A row's value as a symbol: the inverse of ``_plain``, ``int`` and ``_quoted``."""
+    if isinstance(value, int):
+        return Number(value)
+    return String(value[1:-1]) if value[:1] == '"' else Function(value)
+
+
 def _emit(case: Case, wanted: frozenset[str] | None, make: Callable[[str, tuple[Any, ...]], T],
           const: Callable[[Any], Any], number: Callable[[int], Any], string: Callable[[str], Any]) -> list[T]:
     """The one mapping of case fields to facts; ``make``, ``const``, ``number`` and ``string``

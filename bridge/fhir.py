@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Callable
@@ -912,9 +911,9 @@ class _Reader:
                 self.unmapped.append(f"{_name(procedure)}: no performed date; not read")
                 continue
             item: dict[str, Any] = {"kind": kind, "date": when[:10]}
-            time = self.extension(procedure, "procedure-time")
+            time = self.extension(procedure, "procedure-time") or (when[11:19] if "T" in when else None)
             if time:
-                item["time"] = time
+                item["time"] = time  # the wall-clock time as written (the case's clock is local)
             for site in procedure.get("bodySite") or []:
                 region = self.value("region", site, procedure, "bodySite")
                 if region:
@@ -1079,8 +1078,3 @@ def parse_bundle(text: str | bytes) -> dict[str, Any] | None:
 def dumps_bundle(bundle: dict[str, Any]) -> str:
     """A Bundle as the JSON text examples/fhir holds (indented, stable)."""
     return json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
-
-
-def iter_resources(bundle: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    """The resources of a Bundle's entries (FHIRPath ``Bundle.entry.resource``)."""
-    return _fp("Bundle.entry.resource", bundle)

@@ -85,8 +85,15 @@ def _plain_location(loc: tuple[Any, ...]) -> tuple[Any, ...]:
             continue
         if part in ("code", "study") and i >= 2 and isinstance(loc[i - 1], int) and loc[i - 2] == "cpt":
             continue
-        kept.append(part if isinstance(part, int) or len(str(part)) <= QUOTE_CHARS else f"{str(part)[:QUOTE_CHARS]}…")
+        kept.append(_key(part))
     return tuple(kept)
+
+
+def _key(part: Any) -> Any:
+    """A step of a field path: an index, a field name, or an odd key quoted short (``'id '``)."""
+    if isinstance(part, int) or (str(part).isidentifier() and len(str(part)) <= QUOTE_CHARS):
+        return part
+    return shown(str(part))
 
 
 def one_line(message: str) -> str:

@@ -46,14 +46,16 @@ QUOTE_CHARS = 80
 def shown(value: Any, limit: int = QUOTE_CHARS) -> str:
     """A value as an error message quotes it: its repr, cut to ``limit`` characters.
 
-        >>> shown("x" * 500)[-24:]
-        'xxxxxx… (500 characters)'
+        >>> shown("x" * 500)[-26:]
+        "xxxxxxx…' (500 characters)"
     """
     text = repr(value)
     if len(text) <= limit:
         return text
-    size = f" ({len(value)} characters)" if isinstance(value, (str, bytes)) else ""
-    return text[:limit] + "…" + size
+    if isinstance(value, (str, bytes)):
+        cut = repr(value[:limit])
+        return f"{cut[:-1]}…{cut[-1]} ({len(value)} characters)"
+    return text[:limit] + "…"
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -32,10 +32,9 @@ from pydantic import Field
 from spinekb.bridge.facts import case_facts
 from spinekb.bridge.models import Case
 from spinekb.bridge.records import Decided, DenialKind, Record
-from spinekb.kb import kb_dir, kb_text
+from spinekb.kb import kb_dir
 from spinekb.kb.inputs import CASE_TABLE
-from spinekb.kb.static import StaticKB, static_kb
-from spinekb.kb.structure import kb_structure
+from spinekb.kb.knowledge import KnowledgeBase
 
 #: The case predicates the what-if program takes as ``given(F)``: those with days or hours (a
 #: resubmission shifts them) and the request's own facts that an edit may change.
@@ -102,6 +101,8 @@ class EditSet(Record):
     pathway: str = Field(description="The pathway that approves the study once the edits are made.")
     resubmit: Optional[dt.date] = Field(None, description="The earliest resubmission date, if the request must wait.")
     documentation: bool = Field(description="Every edit only documents what may already exist.")
+    newly_met: tuple[str, ...] = Field((), description="Criteria under the pathway (or a lifted rule-out) that hold "
+                                                       "once the edits are made and did not as recorded.")
 
 
 class WhatIf(Record):
@@ -165,36 +166,27 @@ class _Found:
 class WhatIfSolver:
     """Solves the what-if program for denied studies. Create one per process and reuse it."""
 
-    def __init__(self, kb: StaticKB | None = None) -> None:
-        self.kb = kb or static_kb()
-        self._program = kb_text() + "\n%% file: whatif/whatif.lp\n" + whatif_text()
+    def __init__(self, knowledge: KnowledgeBase | None = None) -> None:
+        """``knowledge``: the KB the decisions were made under (default: the installed one)."""
+        self.knowledge = knowledge or KnowledgeBase.installed()
+        self.kb = self.knowledge.static
+        self._program = self.knowledge.text + "\n%% file: whatif/whatif.lp\n" + whatif_text()
 
     def solve(self, case: Case, decided: Decided, cpt: str, held: Iterable[str] | None = None,
               max_sets: int = MAX_SETS) -> WhatIf | None:
-        """What would approve denied study ``cpt`` of ``case`` (``decided``: its decision).
+        """What would approve denied study ``cpt`` of ``case`` (``decided``: its decision): the
+        smallest edit sets, each with its dates and the criteria its edits help meet.
 
         ``held``: the criteria that held as recorded (default: the decision's ``holds`` atoms,
-        complete when the engine traces). ``None`` for an approved study.
+        complete when the engine traces); only the citations read it. ``None`` for an approved study.
         """
         if decided.atoms.decisions.get(cpt) != "denied":
             return None
-        routes = tuple(sorted(set(decided.atoms.in_scope.get(cpt, []))))
+        routes = _routes(decided, cpt)
         if not routes:
             return WhatIf(cpt=cpt, denial_kind="not_supported")
         held = set(decided.atoms.holds if held is None else held)
-        ctl = clingo.Control(["--warn=none"])
-        ctl.add("base", [], self._program)
-        with ctl.backend() as backend:
-            def fact(symbol: Symbol) -> None:
-                backend.add_rule([backend.add_atom(symbol)])
-            for symbol in case_facts(0, case):
-                fact(Function("given", [symbol]) if symbol.name in GIVEN else symbol)
-            fact(Function("whatif", [Number(0), String(cpt)]))
-            for pathway in routes:
-                fact(Function("route", [Number(0), String(cpt), _symbol(pathway)]))
-            for criterion in held:
-                fact(Function("was", [Number(0), _symbol(criterion)]))
-        ctl.ground([("base", [])])
+        ctl = self._ground(case, cpt, routes)
         edit_atoms = [a.literal for a in ctl.symbolic_atoms.by_signature("edit", 2)]
         edit_symbols = {a.literal: a.symbol for a in ctl.symbolic_atoms.by_signature("edit", 2)}
         detail = Function("detail", [Number(0)])
@@ -213,6 +205,37 @@ class WhatIfSolver:
                                                edit_symbols, detail)
         return WhatIf(cpt=cpt, denial_kind=denial_kind(routes, sets, documentation), sets=sets,
                       documentation=documentation, routes=routes)
+
+    def kind(self, case: Case, decided: Decided, cpt: str) -> DenialKind | None:
+        """The denial kind of study ``cpt`` alone (``None`` if approved): one grounding, at most two
+        satisfiability checks (is there a set that only documents? is there any?)."""
+        if decided.atoms.decisions.get(cpt) != "denied":
+            return None
+        routes = _routes(decided, cpt)
+        if not routes:
+            return "not_supported"
+        ctl = self._ground(case, cpt, routes)
+        ctl.configuration.solve.opt_mode = "ignore"
+        ctl.assign_external(Function("doc_only", [Number(0)]), True)
+        if ctl.solve().satisfiable:
+            return "documentation"
+        ctl.assign_external(Function("doc_only", [Number(0)]), False)
+        return "not_yet" if ctl.solve().satisfiable else "not_supported"
+
+    def _ground(self, case: Case, cpt: str, routes: tuple[str, ...]) -> clingo.Control:
+        """The what-if program grounded for one denied study."""
+        ctl = clingo.Control(["--warn=none"])
+        ctl.add("base", [], self._program)
+        with ctl.backend() as backend:
+            def fact(symbol: Symbol) -> None:
+                backend.add_rule([backend.add_atom(symbol)])
+            for symbol in case_facts(0, case):
+                fact(Function("given", [symbol]) if symbol.name in GIVEN else symbol)
+            fact(Function("whatif", [Number(0), String(cpt)]))
+            for pathway in routes:
+                fact(Function("route", [Number(0), String(cpt), _symbol(pathway)]))
+        ctl.ground([("base", [])])
+        return ctl
 
     # -- solving -----------------------------------------------------------------------------
     @staticmethod
@@ -260,14 +283,16 @@ class WhatIfSolver:
             edit = _edit(symbol, origin, found)
             cited = self._cited(edit.action, unmet, lifted, newly)
             edits.append(edit.model_copy(update={"criteria": tuple(cited)}))
+        under = {q for top in [pathway, *lifted] for q in self._below(top)}
         return EditSet(edits=tuple(edits), pathway=pathway, resubmit=resubmit,
-                       documentation=all(e.documentation for e in edits))
+                       documentation=all(e.documentation for e in edits),
+                       newly_met=tuple(sorted(q for q in newly if q in under)))
 
     def _cited(self, action: str, unmet: list[str], lifted: list[str], newly: set[str]) -> list[str]:
         """The unmet conditions (or lifted rule-outs) an edit helps meet: those with a newly held
         criterion below them whose rules read what the edit adds."""
         reads = EDIT_INPUTS[action]
-        structure = kb_structure()
+        structure = self.knowledge.structure
         cited: list[str] = []
         for top in [*unmet, *lifted]:
             for criterion in self._below(top):
@@ -281,6 +306,21 @@ class WhatIfSolver:
         for _, child in self.kb.children(criterion):
             found.extend(q for q in self._below(child) if q not in found)
         return found
+
+
+def with_denial_kinds(solver: WhatIfSolver, case: Case, decided: Decided) -> Decided:
+    """``decided`` with ``denial_kind`` on every denied study (the record's own where it has one:
+    ``not_supported`` when no pathway addresses the case)."""
+    studies = tuple(study if study.decision != "denied" or study.denial_kind is not None
+                    else study.model_copy(update={"denial_kind": solver.kind(case, decided, study.cpt)})
+                    for study in decided.record.studies)
+    decided.record = decided.record.model_copy(update={"studies": studies})
+    return decided
+
+
+def _routes(decided: Decided, cpt: str) -> tuple[str, ...]:
+    """The pathways of ``cpt`` that addressed the case as recorded (the decision's in_scope/3)."""
+    return tuple(sorted(set(decided.atoms.in_scope.get(cpt, []))))
 
 
 def _edit_order(symbol: Symbol) -> tuple[int, str]:

@@ -7,29 +7,34 @@ from typing import Any
 
 import click
 
+from spinekb.cli.kb_options import chosen_kb, kb_options
 from spinekb.kb.checks import failing, report_json, report_text, run_checks
+from spinekb.kb.checks.for_kb import check_kb
 from spinekb.explain.findings import findings_markdown
 
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people (grouped by check); json for programs.")
-def check(fmt: str) -> None:
+@kb_options
+def check(fmt: str, kb_dir: str | None, kb_ref: str | None) -> None:
     """Check the knowledge base itself: cross-references, the code table, criteria no case
     can meet, and studies one section approves where another says not to image.
 
     Exits 1 if any error or warning is found, 0 otherwise (info items alone pass),
     2 if the KB cannot be read.
     """
+    knowledge = chosen_kb(kb_dir, kb_ref) if kb_dir or kb_ref else None
     try:
-        issues = run_checks()
+        issues = check_kb(knowledge) if knowledge else run_checks()
     except RuntimeError as error:  # a KB that does not parse or ground
         click.echo(f"error: kb: {error}", err=True)
         sys.exit(2)
+    version = knowledge.version if knowledge else None
     if fmt == "json":
-        click.echo(json.dumps(report_json(issues), indent=2))
+        click.echo(json.dumps(report_json(issues, version), indent=2))
     else:
-        click.echo(report_text(issues))
+        click.echo(report_text(issues, version))
     sys.exit(1 if failing(issues) else 0)
 
 

@@ -8,7 +8,9 @@ import click
 
 from spinekb.bridge.batch import render_chunks
 from spinekb.bridge.engine import DEFAULT_CHUNK
+from spinekb.cli.kb_options import chosen_kb, kb_options
 from spinekb.explain.output import DECISION_FORMATS, decision_renderer
+from spinekb.kb.knowledge import KnowledgeBase
 
 
 @click.command()
@@ -19,7 +21,13 @@ from spinekb.explain.output import DECISION_FORMATS, decision_renderer
               help="Worker processes for batches of more than one chunk  [default: CPU count].")
 @click.option("--chunk-size", type=click.IntRange(1, 100_000), default=DEFAULT_CHUNK, show_default=True,
               help="Cases grounded together in one clingo program.")
-def evaluate(sources: tuple[str, ...], fmt: str, jobs: int | None, chunk_size: int) -> None:
+@click.option("--kinds/--no-kinds", default=True, show_default=True,
+              help="Give every denied study its denial_kind (documentation, not_yet, not_supported), "
+                   "found by the what-if program: one more clingo grounding per denial that a pathway "
+                   "of the case's presentation addresses.")
+@kb_options
+def evaluate(sources: tuple[str, ...], fmt: str, jobs: int | None, chunk_size: int, kinds: bool,
+             kb_dir: str | None, kb_ref: str | None) -> None:
     """Decide every requested study of every case in SOURCES.
 
     SOURCES are case files (.json, .yaml, .jsonl), folders of them, or - for JSON Lines on
@@ -27,8 +35,9 @@ def evaluate(sources: tuple[str, ...], fmt: str, jobs: int | None, chunk_size: i
     and the problem (also printed on stderr). Exits 2 if any input was rejected, 0 otherwise.
     """
     jobs = jobs or max(1, min(os.cpu_count() or 1, 8))
+    knowledge = chosen_kb(kb_dir, kb_ref) if kb_dir or kb_ref else None
     try:
-        rejected = _write_records(sources, fmt, jobs, chunk_size)
+        rejected = _write_records(sources, fmt, jobs, chunk_size, knowledge, kinds)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as cat does
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -39,13 +48,14 @@ def evaluate(sources: tuple[str, ...], fmt: str, jobs: int | None, chunk_size: i
     sys.exit(2 if rejected else 0)
 
 
-def _write_records(sources: tuple[str, ...], fmt: str, jobs: int, chunk_size: int) -> int:
+def _write_records(sources: tuple[str, ...], fmt: str, jobs: int, chunk_size: int,
+                   knowledge: KnowledgeBase | None = None, kinds: bool = False) -> int:
     """Write every input's record to stdout (errors also to stderr); the number rejected."""
     progress = _Progress() if sys.stderr.isatty() else None
     rejected = 0
     out, err = sys.stdout, sys.stderr
     separator = "[\n" if fmt == "json" else ""
-    for chunk in render_chunks(sources, decision_renderer(fmt), jobs, sys.stdin, chunk_size):
+    for chunk in render_chunks(sources, decision_renderer(fmt), jobs, sys.stdin, chunk_size, knowledge, kinds):
         errors = [r.error for r in chunk if r.error]
         rejected += len(errors)
         if errors:

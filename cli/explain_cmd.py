@@ -5,8 +5,10 @@ import sys
 
 import click
 
+from spinekb.bridge.engine import Engine
 from spinekb.bridge.loading import CaseInputError, load_case
-from spinekb.explain import (FORMATS, GraphvizMissing, UnknownStudy, explain_study, render,
+from spinekb.cli.kb_options import chosen_kb, kb_options
+from spinekb.explain import (FORMATS, GraphvizMissing, UnknownStudy, explain_result, explain_study, render,
                              tracing_engine, write_explanation)
 
 
@@ -21,7 +23,9 @@ from spinekb.explain import (FORMATS, GraphvizMissing, UnknownStudy, explain_stu
 @click.option("--full", is_flag=True,
               help="Pictures: unfold every candidate pathway down to the case facts, not only "
                    "the closest (the text always does).")
-def explain(case_file: str, cpt: str | None, fmt: str, output: str | None, full: bool) -> None:
+@kb_options
+def explain(case_file: str, cpt: str | None, fmt: str, output: str | None, full: bool,
+            kb_dir: str | None, kb_ref: str | None) -> None:
     """Explain the decision on one requested study of the case in CASE.
 
     For an approval: the pathway that held, each condition, which branch of each any-of held,
@@ -40,10 +44,15 @@ def explain(case_file: str, cpt: str | None, fmt: str, output: str | None, full:
         case = load_case(case_file)
     except CaseInputError as error:
         _fail(str(error), 2)
+    knowledge = chosen_kb(kb_dir, kb_ref) if kb_dir or kb_ref else None
+    engine = Engine(trace=True, knowledge=knowledge) if knowledge else tracing_engine()
     try:
-        explanation = explain_study(tracing_engine(), case, cpt)
+        explanation = explain_study(engine, case, cpt)
     except UnknownStudy as error:
         _fail(f"error: {error}", 2)
+    if knowledge is not None and not knowledge.is_installed:  # rule locations and inputs of that KB
+        explanation = explain_result(engine.kb, case, engine.evaluate_one(case), explanation.cpt,
+                                     structure=knowledge.structure)
     if not output:
         click.echo(render(explanation, fmt, full), nl=False)
         return

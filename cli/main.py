@@ -31,6 +31,12 @@ main.add_command(fhir)
 from spinekb.cli.serve_cmd import serve  # noqa: E402
 
 main.add_command(serve)
+from spinekb.cli.diff_cmd import diff  # noqa: E402
+
+main.add_command(diff)
+from spinekb.cli.report_cmd import report  # noqa: E402
+
+main.add_command(report)
 
 
 if __name__ == "__main__":

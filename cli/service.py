@@ -23,9 +23,10 @@ limits, validation and messages) and the same engine, so a decision is identical
 the case came in by. Errors are JSON (``{"error", "path"}``), 422 for input that is not a case,
 413 above the size limit, never a stack trace.
 
-One process decides on one thread: concurrent requests queue for the engine and are decided
+Each web process feeds one engine process: concurrent requests queue for it and are decided
 together, up to :data:`MAX_BATCH` per clingo grounding (grounding the KB costs the same for one
-case as for dozens). ``--workers N`` runs N such processes, each loading the KB once.
+case as for dozens). The engine process loads the KB once and is replaced every
+:data:`CHUNKS_PER_ENGINE` chunks, so memory stays flat. ``--workers N`` runs N web processes.
 """
 from __future__ import annotations
 
@@ -34,10 +35,13 @@ import concurrent.futures
 import datetime as dt
 import hashlib
 import html
+import multiprocessing
 import os
 import queue
 import threading
 from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -50,7 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from spinekb.bridge.engine import Engine
-from spinekb.bridge.fhir import bundle_to_case, is_bundle
+from spinekb.bridge.fhir import FhirCase, bundle_to_case, is_bundle
 from spinekb.bridge.loading import Loaded, describe, validate_json
 from spinekb.bridge.models import Case
 from spinekb.bridge.records import CaseResult, Decided
@@ -59,6 +63,7 @@ from spinekb.explain.cards import coverage_information, missing_card, study_card
 from spinekb.explain.output import PictureUnavailable, explanation_data, render_picture
 from spinekb.explain.text import render_text
 from spinekb.kb import kb_version
+from spinekb.kb.static import static_kb
 
 #: Default largest request body, in bytes (``--max-body-bytes``); a case is a few KB, a CDS
 #: Hooks call with a patient's prefetch a few hundred.
@@ -103,21 +108,46 @@ class ServiceError(Exception):
 # One engine thread per process: requests queue, and are decided a chunk at a time
 # ============================================================================================
 
+#: Chunks an engine process decides before a fresh one replaces it. clingo keeps every symbol it
+#: has seen for the life of a process (every day number of every case), so the engine runs in a
+#: child process that is recycled, as `spinekb evaluate`'s workers are: the service's memory
+#: stays flat however long it runs.
+CHUNKS_PER_ENGINE = 200
+
+#: The engines of an engine process, built on first use (``decide`` and ``trace``).
+_ENGINES: dict[str, Engine] = {}
+
+
+def _engine_chunk(kind: str, cases: list[Case]) -> list[Decided]:
+    """Decide one chunk in the engine process (``kind`` ``trace``: every criterion's status)."""
+    engine = _ENGINES.get(kind)
+    if engine is None:
+        engine = _ENGINES[kind] = Engine(trace=kind == "trace")
+    return engine.evaluate_chunk(cases)
+
+
 class Decider:
-    """Decides cases on one dedicated thread, batching whatever is queued into one grounding.
+    """Decides cases in one engine process, batching whatever is queued into one grounding.
 
     clingo grounds the whole KB for each chunk (a fixed cost of a few hundred ms), so deciding
-    the cases that arrived together in one chunk is what lets a busy service keep up. The
-    engines are only ever used from this thread.
+    the cases that arrived together in one chunk is what lets a busy service keep up. One thread
+    of the web process feeds the engine process; the web process itself never runs clingo.
     """
 
-    def __init__(self, max_batch: int = MAX_BATCH) -> None:
-        self.max_batch = max_batch
-        self.engines = {"decide": Engine(), "trace": Engine(trace=True)}
-        self.queue: queue.Queue[tuple[str, Case, concurrent.futures.Future[Decided]]] = queue.Queue()
+    def __init__(self, max_batch: int = MAX_BATCH, chunks_per_engine: int = CHUNKS_PER_ENGINE) -> None:
+        self.max_batch, self.chunks_per_engine = max_batch, chunks_per_engine
+        self.queue: queue.Queue[tuple[str, Case, concurrent.futures.Future[Decided]] | None] = queue.Queue()
+        self.pool = self._start()
         self.thread = threading.Thread(target=self._run, name="spinekb-engine", daemon=True)
         self.thread.start()
         self.batches = 0
+
+    def _start(self) -> ProcessPoolExecutor:
+        # forkserver: a replacement engine process is forked from a clean server that has the KB
+        # loaded (bridge/warm.py), never from this multi-threaded web process
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["spinekb.bridge.warm", "spinekb.bridge.engine"])
+        return ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=self.chunks_per_engine)
 
     async def decide(self, case: Case, trace: bool = False) -> Decided:
         """Decide one case (``trace``: with every criterion's status, for explanations)."""
@@ -125,27 +155,45 @@ class Decider:
         self.queue.put(("trace" if trace else "decide", case, future))
         return await asyncio.wrap_future(future)
 
+    def close(self) -> None:
+        """Stop the feeding thread and the engine process."""
+        self.queue.put(None)
+        self.thread.join(timeout=30)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
     def _run(self) -> None:
         while True:
-            batch = [self.queue.get()]
+            first = self.queue.get()
+            if first is None:
+                return
+            batch = [first]
             while len(batch) < self.max_batch:
                 try:
-                    batch.append(self.queue.get_nowait())
+                    item = self.queue.get_nowait()
                 except queue.Empty:
                     break
+                if item is None:
+                    self.queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
             for kind in ("decide", "trace"):
                 items = [item for item in batch if item[0] == kind]
-                if not items:
-                    continue
-                try:
-                    results = self.engines[kind].evaluate_chunk([case for _, case, _ in items])
-                except Exception as problem:  # noqa: BLE001 - answered as a 500 to each waiting request
-                    for _, _, future in items:
-                        future.set_exception(problem)
-                    continue
-                self.batches += 1
-                for (_, _, future), result in zip(items, results, strict=True):
-                    future.set_result(result)
+                if items:
+                    self._decide(kind, items)
+
+    def _decide(self, kind: str, items: list[tuple[str, Case, concurrent.futures.Future[Decided]]]) -> None:
+        try:
+            results = self.pool.submit(_engine_chunk, kind, [case for _, case, _ in items]).result()
+        except Exception as problem:  # noqa: BLE001 - answered as a 500 to each waiting request
+            if isinstance(problem, BrokenProcessPool):  # the engine process died: start another
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.pool = self._start()
+            for _, _, future in items:
+                future.set_exception(problem)
+            return
+        self.batches += 1
+        for (_, _, future), result in zip(items, results, strict=True):
+            future.set_result(result)
 
 
 class Explanations:
@@ -261,14 +309,16 @@ def _prefetch_resources(prefetch: dict[str, Any] | None) -> tuple[list[dict[str,
             missing.append(key)
             continue
         if value.get("resourceType") == "Bundle":
-            resources += [e["resource"] for e in value.get("entry") or [] if isinstance(e.get("resource"), dict)]
+            entries = value.get("entry") if isinstance(value.get("entry"), list) else []
+            resources += [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
         elif value.get("resourceType"):
             resources.append(value)
     return resources, missing
 
 
 def _draft_orders(context: HookContext) -> list[dict[str, Any]]:
-    return [e["resource"] for e in context.draftOrders.get("entry") or []
+    entries = context.draftOrders.get("entry")
+    return [e["resource"] for e in (entries if isinstance(entries, list) else [])
             if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
 
 
@@ -287,8 +337,10 @@ def _cpt_codes(order: dict[str, Any]) -> list[str]:
     from spinekb.kb.static import static_kb
 
     table = static_kb().codes
-    return [c["code"] for c in (order.get("code") or {}).get("coding") or []
-            if c.get("system") == CPT_SYSTEM and c.get("code") in table]
+    code = order.get("code")
+    codings = code.get("coding") if isinstance(code, dict) else None
+    return [c["code"] for c in (codings if isinstance(codings, list) else [])
+            if isinstance(c, dict) and c.get("system") == CPT_SYSTEM and c.get("code") in table]
 
 
 class BodyLimit:
@@ -337,6 +389,7 @@ def create_app(max_body_bytes: int | None = None, public_url: str | None = None,
         state["decider"] = Decider(max_batch)
         state["explanations"] = Explanations()
         yield
+        state.pop("decider").close()
 
     try:
         package_version = version("spinekb")
@@ -415,10 +468,9 @@ def create_app(max_body_bytes: int | None = None, public_url: str | None = None,
             raise ServiceError(422, f"study: name one of the requested studies ({', '.join(codes)})"
                                if study is None else f"study: {study} is not requested by this case "
                                f"(it requests {', '.join(codes)})", "study")
-        engine = decider().engines["trace"]
         decided = await decider().decide(case, trace=True)
         try:
-            explanation = explain_result(engine.kb, case, decided, study)
+            explanation = explain_result(static_kb(), case, decided, study)
         except UnknownStudy as problem:
             raise ServiceError(422, str(problem), "study") from None
         accept = request.headers.get("accept", "application/json")
@@ -489,8 +541,9 @@ def create_app(max_body_bytes: int | None = None, public_url: str | None = None,
         if not answer_for:
             return {"cards": []}  # no spine imaging study among the orders: nothing to say
         resources, missing = _prefetch_resources(hook.prefetch)
+        # only the spine imaging orders make the case: another order (or a malformed one) is not ours to read
         seen = {f"{o.get('resourceType')}/{o.get('id')}" for o in prepared}
-        entries = [{"resource": o} for o in prepared]
+        entries = [{"resource": o} for o in ours]
         for resource in resources:
             name = f"{resource.get('resourceType')}/{resource.get('id')}"
             if name not in seen or not resource.get("id"):
@@ -499,7 +552,10 @@ def create_app(max_body_bytes: int | None = None, public_url: str | None = None,
         bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": entries}
         if hook.hookInstance:
             bundle["identifier"] = {"value": hook.hookInstance}
-        read = bundle_to_case(bundle) if is_bundle(bundle) else None
+        try:
+            read = bundle_to_case(bundle) if is_bundle(bundle) else None
+        except Exception as problem:  # noqa: BLE001 - an EHR's odd data gets a card, never a crash
+            read = FhirCase(error=f"the hook's FHIR data could not be read ({type(problem).__name__})")
         names = [f"CPT {_cpt_codes(o)[0]}" for o in answer_for]
         if read is None or read.case is None:
             problem = read.error if read and read.error else "the hook sent no data to decide on"

@@ -1,11 +1,24 @@
-"""The derivation graph as plain text: a tree from the decision down to the case facts."""
+"""Explanations as plain text.
+
+:func:`render_text` writes a :class:`~spinekb.explain.model.StudyExplanation` the way a policy
+analyst reads it: the answer first (the decision, the deciding reasons with the case's own values,
+the readings they rest on, what is supported instead: at most 12 lines), then what would change it
+and the documentation that would decide it; ``what_if=True`` lists every edit of every smallest
+set with the criterion it meets, ``detail=True`` appends every candidate pathway condition by
+condition (:func:`render_graph_text`, the derivation graph as a tree down to the case facts).
+"""
 from __future__ import annotations
 
 import textwrap
+from typing import Union
 
 from spinekb.explain.graph import Edge, Explanation, Need, Node, Option
+from spinekb.explain.model import StudyExplanation
+from spinekb.explain.words import DENIAL_MEANING, quote, shorten
 
 WIDTH = 100
+#: How long a reading may run in the answer (the whole text is in --detail and the JSON).
+READING_CHARS = 150
 MET, UNMET, FACT = "✓", "✗", "·"
 _TREE_RELATIONS = ("supported by", "candidate pathway")
 _STATEMENT_RELATIONS = ("rules out", "not indicated", "sends to")
@@ -100,8 +113,8 @@ def _need_lines(need: Need) -> list[str]:
                                          break_on_hyphens=False) or [""]]
 
 
-def render_text(explanation: Explanation) -> str:
-    """The explanation as text: header, why, what would change it, then the derivation tree(s)."""
+def render_graph_text(explanation: Explanation) -> str:
+    """The derivation graph as text: header, why, what would change it, then the derivation tree(s)."""
     x = explanation
     writer = _TextWriter(x)
     out = writer.lines
@@ -150,4 +163,85 @@ def render_text(explanation: Explanation) -> str:
     for edge in tree:
         out.append("")
         writer.criterion(None, edge.child, 0)
+    return "\n".join(out) + "\n"
+
+
+def _wrap(text: str, first: str, rest: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False) or [first]
+
+
+def answer_lines(x: StudyExplanation) -> list[str]:
+    """The answer: decision, deciding reasons with the case's values and readings, what instead."""
+    lines = [x.headline]
+    meaning = f" \u00b7 {DENIAL_MEANING[x.denial_kind]}" if x.denial_kind else ""
+    lines += _wrap(f"Case {x.case_id}, requested {x.request_date}{meaning}.", "", "  ")
+    for reason in x.answer:
+        lines += _wrap(reason.says, "- ", "  ")
+        if reason.facts:
+            lines += _wrap("Record: " + "; ".join(f.says for f in reason.facts[:4])
+                           + (" \u2026" if len(reason.facts) > 4 else "") + ".", "  ", "    ")
+    for reading in x.readings[:2]:
+        lines += _wrap(f"Reading: {shorten(reading.text, READING_CHARS)} ({reading.where})", "  ", "    ")
+    if x.instead:
+        lines += _wrap("Instead: " + " ".join(i.says for i in x.instead), "", "  ")
+    return lines
+
+
+def what_if_lines(x: StudyExplanation, full: bool = False) -> list[str]:
+    """What would change it: the smallest edit sets (each edit with what it meets, if ``full``)."""
+    if x.decision == "approved":
+        return []
+    if not x.what_if:
+        if x.denial_kind == "not_supported":
+            return _wrap("What would change it: nothing a provider can add or do; the guideline does not support "
+                         "this study for this case" + (" (see Instead)." if x.instead else "."), "", "  ")
+        return []
+    count = len(x.what_if)
+    size = len(x.what_if[0].edits)
+    head = (f"What would change it (computed by clingo: {'the smallest set' if count == 1 else f'{count} smallest sets'}"
+            f" of {size} change{'s' if size != 1 else ''}):")
+    lines = [head]
+    for n, edit_set in enumerate(x.what_if, 1):
+        lead = f"  {n}. " if count > 1 else "  "
+        if not full:
+            lines += _wrap(edit_set.says, lead, " " * len(lead))
+            continue
+        lines += _wrap(f"under {edit_set.section} {edit_set.pathway}:", lead, " " * len(lead))
+        for edit in edit_set.edits:
+            meets = f" [meets {edit.section} {edit.criterion}: {quote(edit.text, limit=90)}]" if edit.criterion else ""
+            lines += _wrap(edit.says + meets, " " * len(lead) + "- ", " " * (len(lead) + 4))
+    return lines
+
+
+def documentation_lines(x: StudyExplanation) -> list[str]:
+    """The documentation that would decide it, as questions."""
+    if not x.documentation_needed:
+        return []
+    lines = ["Documentation that would decide it:"]
+    for q in x.documentation_needed:
+        cite = f" ({q.section} {q.criterion})" if q.criterion else ""
+        lines += _wrap(q.question + cite, "  - ", "    ")
+    return lines
+
+
+def render_text(explanation: Union[StudyExplanation, Explanation], detail: bool = False,
+                what_if: bool = False) -> str:
+    """The explanation as text (a derivation graph alone is written by :func:`render_graph_text`)."""
+    if isinstance(explanation, Explanation):
+        return render_graph_text(explanation)
+    x = explanation
+    out = answer_lines(x)
+    for block in (what_if_lines(x, full=what_if), documentation_lines(x)):
+        if block:
+            out += [""] + block
+    statements = [s for s in x.statements]
+    if statements:
+        out += [""]
+        for statement in statements:
+            out += _wrap("Also: " + statement.says, "", "  ")
+    more = [] if what_if or x.decision == "approved" or not x.what_if else ["--what-if: each change and what it meets"]
+    more += [] if detail else ["--detail: every candidate pathway, condition by condition"]
+    out += [""] + _wrap(f"KB {x.kb_version}" + "".join(f"; {m}" for m in more), "", "  ")
+    if detail:
+        out += ["", render_graph_text(x.graph).rstrip("\n")]
     return "\n".join(out) + "\n"

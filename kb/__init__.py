@@ -29,14 +29,24 @@ def kb_files() -> list[Path]:
 @cache
 def kb_text() -> str:
     """The whole knowledge base as one program text (files in stable order)."""
-    return "\n".join(f"%% file: {p.name}\n{p.read_text(encoding='utf-8')}" for p in kb_files())
+    return program_text(kb_files())
 
 
 @cache
 def kb_version() -> str:
     """Guideline version plus a digest of the KB files: names the exact rules behind a decision."""
+    return version_of(kb_files())
+
+
+def program_text(files: list[Path]) -> str:
+    """``.lp`` files as one program text, each behind a ``%% file: <name>`` line (locations)."""
+    return "\n".join(f"%% file: {p.name}\n{p.read_text(encoding='utf-8')}" for p in files)
+
+
+def version_of(files: list[Path]) -> str:
+    """The version of the KB made of ``files``: the guideline's, plus a digest of names and bytes."""
     digest = hashlib.sha256()
-    for path in kb_files():
+    for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return f"spine-imaging-V1.0.2023+kb.{digest.hexdigest()[:12]}"

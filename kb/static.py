@@ -103,11 +103,17 @@ def _append(table: dict[str, list[str]], key: str, value: str) -> None:
 
 @cache
 def static_kb() -> StaticKB:
-    """Ground the KB without cases and collect its static atoms (cached per process)."""
+    """Ground the installed KB without cases and collect its static atoms (cached per process)."""
+    return read_static(kb_text(), kb_version())
+
+
+def read_static(text: str, version: str) -> StaticKB:
+    """Ground a KB program text without cases and collect its static atoms (any KB folder:
+    :class:`spinekb.kb.knowledge.KnowledgeBase`)."""
     ctl = clingo.Control(["--warn=none"])
-    ctl.add("base", [], kb_text())
+    ctl.add("base", [], text)
     ctl.ground([("base", [])])
-    kb = StaticKB(version=kb_version())
+    kb = StaticKB(version=version)
     wanted = [("criterion", 3), ("pathway", 2), ("pathway_study", 2), ("all_of", 2), ("any_of", 2),
               ("none_of", 2), ("excludes", 2), ("not_indicated", 2), ("redirect", 2), ("scope", 2),
               ("cpt", 5), ("section", 2), ("encoded", 1), ("label", 1)]

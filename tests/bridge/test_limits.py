@@ -232,7 +232,7 @@ def test_a_jsonl_line_over_the_size_limit_is_skipped_and_the_next_line_decided()
     (case(evaluations=[{"date": "2024-04-01", "mode": "m" * 100_000, "kind": "initial"}]), "evaluations[0].mode: "),
     (case(request__date="d" * 100_000), "request.date: give a date"),
     (case(findings=[{"term": "neurological_features", "level": "L" * 100_000}]), "findings[0].level: 'LLL"),
-    ({**case(), "k" * 100_000: 1}, "kkkk"),
+    ({**case(), "k" * 100_000: 1}, "'kkkk"),
 ])
 def test_messages_quote_at_most_80_characters_of_a_value(data, path):
     """Issue 8.6: a 100,000-character value is quoted short, never echoed back in full."""

@@ -135,9 +135,12 @@ def test_unknown_paths_and_internal_errors_are_json_without_a_stack_trace(client
     missing = client.get("/nowhere")
     assert missing.status_code == 404 and missing.json()["error"]
     assert client.get("/explanations/0123").status_code == 404
-    from spinekb.bridge.engine import Engine
+    from spinekb.cli.service import Decider
 
-    monkeypatch.setattr(Engine, "evaluate_chunk", lambda self, cases: 1 / 0)
+    async def broken_engine(self, case, trace=False):
+        return 1 / 0
+
+    monkeypatch.setattr(Decider, "decide", broken_engine)
     broken = client.post("/evaluate", json=_case(A1))
     assert broken.status_code == 500 and broken.json()["error"].startswith("internal error: ZeroDivisionError")
     assert "Traceback" not in broken.text
@@ -234,6 +237,29 @@ def test_without_prefetch_the_answer_is_a_card_saying_what_is_missing(client):
     assert _values(update["resource"], "doc-needed") == ["clinical"]
 
 
+@pytest.mark.parametrize("prefetch", [
+    {"patient": {"resourceType": "Patient", "id": "patient", "birthDate": "not a date"}},
+    {"patient": {"resourceType": "Patient", "id": "patient"}, "conditions": {"resourceType": "Bundle", "entry": "x"}},
+    {"patient": {"resourceType": "NoSuchType"}},
+])
+def test_odd_prefetch_data_gets_a_card_never_a_crash(client, prefetch):
+    call = hook_request(_bundle(A4))
+    call["prefetch"] = prefetch
+    answer = client.post("/cds-services/spinekb-order-sign", json=call)
+    assert answer.status_code == 200
+    assert "missing" in answer.json()["cards"][0]["summary"]
+
+
+def test_odd_draft_orders_are_no_crash(client):
+    call = hook_request(_bundle(A4))
+    call["context"]["draftOrders"]["entry"].append({"resource": {"resourceType": "ServiceRequest", "id": "x",
+                                                                  "code": "72148"}})
+    call["context"]["draftOrders"]["entry"].append("not an entry")
+    answer = client.post("/cds-services/spinekb-order-sign", json=call)
+    assert answer.status_code == 200 and len(answer.json()["cards"]) == 1
+    assert "X12 278 A4" in answer.json()["cards"][0]["detail"]  # decided, the odd order left aside
+
+
 def test_orders_outside_the_guideline_get_no_card(client):
     call = hook_request(_bundle(A4))
     call["context"]["draftOrders"]["entry"][0]["resource"]["code"] = {
@@ -253,3 +279,34 @@ def test_a_bad_hook_call_is_json_with_the_field_path(client, path, body, status,
     payload = hook_request(_bundle(A4)) if body is None else body
     answer = client.post(path, json=payload)
     assert answer.status_code == status and error in answer.json()["error"]
+
+
+# -- the engine process ---------------------------------------------------------------------------
+
+def test_the_engine_process_is_replaced_and_decides_alike_and_survives_a_crash():
+    """Recycled every chunk here (CHUNKS_PER_ENGINE in service): same records each time; an engine
+    process killed mid-service costs the requests it held, and the next one is decided again."""
+    import asyncio
+    import os
+    import signal
+
+    from spinekb.bridge.loading import load_case
+    from spinekb.cli.service import Decider
+
+    case = load_case(CASES / f"{A4}.json")
+    decider = Decider(chunks_per_engine=1)
+    try:
+        async def decide() -> dict:
+            return (await decider.decide(case)).record.to_json()
+
+        records = [asyncio.run(decide()) for _ in range(3)]
+        assert records[0] == records[1] == records[2] == _record(A4)
+        for pid in list(decider.pool._processes or {}):  # CPython's executor keeps its processes by pid
+            os.kill(pid, signal.SIGKILL)
+        try:
+            asyncio.run(decide())
+        except Exception:  # noqa: BLE001 - the request the dead process held may fail
+            pass
+        assert asyncio.run(decide()) == records[0]
+    finally:
+        decider.close()

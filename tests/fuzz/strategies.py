@@ -10,6 +10,7 @@ ordered where the models require it (a treatment's end after its start, ...).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import types
 import typing
 from enum import Enum
@@ -77,8 +78,8 @@ def _named() -> dict[tuple[str, str], st.SearchStrategy[Any]]:
     if not _BY_NAME:
         codes = sorted(static_kb().codes)
         code = st.sampled_from(codes)
-        techniques = st.lists(st.sampled_from([t.value for t in models.Technique]), max_size=2)
-        study = st.one_of(code, st.fixed_dictionaries({"code": code}, optional={"techniques": techniques}))
+        _BY_NAME[("RequestedStudy", "code")] = code
+        study = st.one_of(code, st.deferred(lambda: model_strategy(models.RequestedStudy)))
         level = st.sampled_from(LEVELS)
         root = st.sampled_from(ROOTS)
         time = st.times().map(lambda t: t.replace(microsecond=0).isoformat())
@@ -130,11 +131,17 @@ def for_annotation(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[An
     raise NotImplementedError(f"no strategy for {annotation!r}: add one to tests/fuzz/strategies.py")
 
 
+#: Every (model, field) a strategy draws (so a test can hold the strategies to the models).
+FIELDS_DRAWN: set[tuple[str, str]] = set()
+
+
+@functools.cache
 def model_strategy(model: type[BaseModel]) -> st.SearchStrategy[dict[str, Any]]:
     """Valid JSON-ready dicts of one model: required fields always, optional ones sometimes."""
     required: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
     for name, info in model.model_fields.items():
+        FIELDS_DRAWN.add((model.__name__, name))
         named = _named().get((model.__name__, name))
         strategy = named if named is not None else for_annotation(info.annotation, list(info.metadata))
         (required if info.is_required() else optional)[name] = strategy
