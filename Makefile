@@ -35,6 +35,12 @@ demo: env
 test: env
 	$(BIN)/python -m pytest
 
+# Issue 9. tests/explain/golden/: every example's explanation (text and JSON), regenerated; prints
+# the diff. `make test` fails while the stored files differ from what explain says.
+.PHONY: golden
+golden: $(BIN)/spinekb
+	$(BIN)/python tools/golden.py
+
 # docs/guideline-findings.md: what `spinekb check` finds in the guideline text itself.
 .PHONY: findings
 findings: $(BIN)/spinekb

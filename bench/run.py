@@ -34,6 +34,8 @@ import threading
 import sys
 import time
 from dataclasses import asdict, dataclass
+from functools import cache
+from itertools import islice
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -162,7 +164,7 @@ def throughput(command: str, n: int, seed: int, jobs: int) -> Throughput:
     """Evaluate ``n`` cases from a JSON Lines file in one subprocess call."""
     source = cases_file(n, seed)
     target = OUT / f"decisions-{n}-j{jobs}.jsonl"
-    args = [command, "evaluate", "-", "--format", "jsonl", "--jobs", str(jobs)]
+    args = [command, "evaluate", "-", "--format", "jsonl", "--jobs", str(jobs), *decisions_only(command)]
     run = run_child(args, stdin=source, stdout=target)
     decisions: dict[str, int] = {}
     errors = records = 0
@@ -178,6 +180,30 @@ def throughput(command: str, n: int, seed: int, jobs: int) -> Throughput:
     if run.returncode != 0 or records != n:
         sys.exit(f"error: evaluate exited {run.returncode} with {records} records for {n} cases")
     return Throughput(n, jobs, run.seconds, n / run.seconds, run.max_rss_mb, run.total_rss_mb, decisions, errors)
+
+
+@cache
+def decisions_only(command: str) -> tuple[str, ...]:
+    """``--no-kinds`` where ``spinekb evaluate`` has it: the throughput figures are for deciding
+    and explaining (the what-if search behind a denial's kind grounds once per denied study and
+    is measured apart, see :func:`kinds_cost`)."""
+    found = subprocess.run([command, "evaluate", "--help"], capture_output=True, text=True).stdout
+    return ("--no-kinds",) if "--no-kinds" in found else ()
+
+
+def kinds_cost(command: str, seed: int, n: int = 200) -> dict[str, float] | None:
+    """``spinekb evaluate`` on ``n`` cases with and without denial kinds (one process, jobs=1)."""
+    if not decisions_only(command):
+        return None
+    source = OUT / f"cases-{n}-seed{seed}.jsonl"
+    if not source.exists():
+        with cases_file(1_000, seed).open(encoding="utf-8") as lines, source.open("w", encoding="utf-8") as out:
+            out.writelines(islice(lines, n))
+    base = [command, "evaluate", "-", "--format", "jsonl", "--jobs", "1"]
+    with_kinds = run_child(base, stdin=source)
+    without = run_child([*base, "--no-kinds"], stdin=source)
+    return {"cases": n, "with_kinds_cases_per_second": n / with_kinds.seconds,
+            "without_kinds_cases_per_second": n / without.seconds}
 
 
 def median_child_seconds(args: list[str], repeat: int) -> tuple[float, list[float]]:
@@ -306,6 +332,11 @@ def main(argv: list[str] | None = None) -> None:
                                                    OUT / f"decisions-{headline}-j{top}.jsonl",
                                                    sample=args.equivalence_sample, jobs=top)
 
+    kinds = None
+    if not args.quick:
+        print("denial kinds (what-if search per denied study) ...", flush=True)
+        kinds = kinds_cost(command, args.seed)
+
     print("explain latency ...", flush=True)
     explain_api = explain_in_process(20 if not args.quick else 5)
     explain_cli, _ = median_child_seconds(
@@ -338,6 +369,7 @@ def main(argv: list[str] | None = None) -> None:
                      "ratio_best": max(rates) / max(probe_rates) if probe_rates else None},
         "memory_flat": flat,
         "equivalence": equivalence,
+        "denial_kinds": kinds,
         "explain": {"case": str(EXPLAIN_CASE.relative_to(ROOT)), "study": EXPLAIN_STUDY,
                     "in_process": explain_api, "subprocess_median_ms": explain_cli * 1000},
         "cold_start": {"evaluate_one_case_median_ms": cold * 1000,
@@ -386,6 +418,11 @@ def print_table(figures: dict) -> None:
         verdict = "identical" if q["identical"] else f"DIFFERENT (first at line {q['first_difference']})"
         print(f"equivalence with the straightforward engine (whole KB, one grounding per case): {q['cases']:,} "
               f"cases, {verdict} ({q['seconds']:.0f} s)")
+    k = figures.get("denial_kinds")
+    if k:
+        print(f"spinekb evaluate, {k['cases']} cases, jobs=1: {k['without_kinds_cases_per_second']:,.0f} cases/s with "
+              f"--no-kinds (the runs above), {k['with_kinds_cases_per_second']:,.1f} cases/s with denial kinds "
+              "(the default: a what-if search per denied study)")
     e = figures["explain"]
     print(f"explain {e['case']} --study {e['study']}: in-process median {e['in_process']['median_ms']:.1f} ms "
           f"(engine set-up {e['in_process']['engine_setup_ms']:.0f} ms, first call "

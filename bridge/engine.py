@@ -115,8 +115,8 @@ class Engine:
         if self.straightforward or cases < STRATIFY_FROM:
             return self._program
         if self._stratified is None:
-            program = (stratified_program() if self.knowledge.is_installed
-                       else stratify(self.knowledge.text, self.knowledge.static))
+            program = (stratified_program(self.trace) if self.knowledge.is_installed
+                       else stratify(self.knowledge.text, self.knowledge.static, self.trace))
             self._stratified = program.text + self._show
         return self._stratified
 
@@ -132,14 +132,9 @@ class Engine:
     def _result(self, case: Case, atoms: SolverAtoms, rows: list[tuple[str, tuple[Any, ...]]] | None = None) -> Decided:
         atoms.traced = self.trace
         evidence = _Evidence(case, self._inputs_below, None if self.straightforward else rows)
-        # records are built by this module from typed values: validating them again (pydantic)
-        # would cost a fifth of a batch; the straightforward engine still validates every one
-        validate = self.straightforward
-        studies = tuple(study_decision(self.kb, cpt, atoms, evidence, self._key, validate)
-                        for cpt in case.request.codes)
-        fields = dict(case_id=case.request.id, kb_version=self.kb.version, studies=studies,
-                      violations=tuple(sorted(atoms.violations)))
-        record = CaseResult(**fields) if validate else CaseResult.model_construct(**fields)  # type: ignore[arg-type]
+        studies = tuple(study_decision(self.kb, cpt, atoms, evidence, self._key) for cpt in case.request.codes)
+        record = CaseResult(case_id=case.request.id, kb_version=self.kb.version, studies=studies,
+                            violations=tuple(sorted(atoms.violations)))
         decided = Decided(record, atoms)
         if self.kinds:
             from spinekb.bridge.whatif import WhatIfSolver, with_denial_kinds
@@ -282,26 +277,23 @@ def criterion_key(kb: StaticKB, criterion: str) -> tuple[tuple[int, ...], str]:
 
 
 def study_decision(kb: StaticKB, cpt: str, atoms: SolverAtoms, evidence: _Evidence | None = None,
-                   key: Callable[[str], tuple[tuple[int, ...], str]] | None = None,
-                   validate: bool = True) -> StudyDecision:
+                   key: Callable[[str], tuple[tuple[int, ...], str]] | None = None) -> StudyDecision:
     """The typed record of one study, read off the solver's atoms, in canonical order.
 
-    ``key``: :func:`criterion_key` of ``kb`` (an engine passes one that remembers); ``validate``:
-    build the records through pydantic's validation (``False``: as constructed, for batches)."""
+    ``key``: :func:`criterion_key` of ``kb`` (an engine passes one that remembers it)."""
     decision: Literal["approved", "denied"] = "approved" if atoms.decisions.get(cpt) == "approved" else "denied"
     code = kb.codes.get(cpt)
     if key is None:
         key = lambda criterion: criterion_key(kb, criterion)  # noqa: E731
-    make_reason = Reason if validate else Reason.model_construct
     reasons: list[Reason] = []
     criteria: list[str] = []
     pathways: list[str] = []
 
     def reason(kind: ReasonKind, criterion: str, pathway: str | None = None, target: str | None = None,
                facts: bool = False) -> Reason:
-        return make_reason(kind=kind, section=kb.section_of(criterion), criterion=criterion, pathway=pathway,
-                           text=kb.text_of(criterion), label=kb.is_label(criterion), target=target,
-                           facts=evidence.of(criterion) if facts and evidence else ())
+        return Reason(kind=kind, section=kb.section_of(criterion), criterion=criterion, pathway=pathway,
+                      text=kb.text_of(criterion), label=kb.is_label(criterion), target=target,
+                      facts=evidence.of(criterion) if facts and evidence else ())
 
     if decision == "approved":
         pathways = sorted(atoms.supported.get(cpt, []), key=key)
@@ -314,7 +306,7 @@ def study_decision(kb: StaticKB, cpt: str, atoms: SolverAtoms, evidence: _Eviden
             criteria.append(criterion)
             reasons.append(reason("excluded", criterion, facts=True))
         if cpt in atoms.no_pathway:
-            reasons.append(make_reason(kind="no_pathway"))
+            reasons.append(Reason(kind="no_pathway"))
         # closest among the pathways that address the case (a tracing engine ranks every candidate:
         # its record must say what a batch's says)
         pathways = sorted(atoms.closest.get(cpt, []), key=key) if atoms.in_scope.get(cpt) else []
@@ -341,7 +333,6 @@ def study_decision(kb: StaticKB, cpt: str, atoms: SolverAtoms, evidence: _Eviden
     sections = tuple(sorted(set(cited), key=_section_order))
     # no pathway addresses the presentation: no edit of the case can help (bridge.whatif.denial_kind)
     kind = "not_supported" if decision == "denied" and not atoms.in_scope.get(cpt) else None
-    make_study = StudyDecision if validate else StudyDecision.model_construct
-    return make_study(cpt=cpt, description=code.description if code else "", decision=decision,
-                      sections=sections, criteria=tuple(criteria), pathways=tuple(pathways),
-                      reasons=tuple(reasons), denial_kind=kind)
+    return StudyDecision(cpt=cpt, description=code.description if code else "", decision=decision,
+                         sections=sections, criteria=tuple(criteria), pathways=tuple(pathways),
+                         reasons=tuple(reasons), denial_kind=kind)

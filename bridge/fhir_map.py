@@ -79,6 +79,7 @@ def allowed_values(annotation: Any) -> tuple[str, ...]:
     return ()
 
 
+@cache
 def vocabulary_values(vocabulary: str) -> tuple[str, ...]:
     """Every value of a vocabulary, as the models (or, for findings, the KB) define them."""
     if vocabulary == "finding":
@@ -91,6 +92,11 @@ def vocabulary_values(vocabulary: str) -> tuple[str, ...]:
     for model, name in VOCABULARY_FIELDS.get(vocabulary, ()):
         found.extend(v for v in allowed_values(model.model_fields[name].annotation) if v not in found)
     return tuple(found)
+
+
+@cache
+def _value_set(vocabulary: str) -> frozenset[str]:
+    return frozenset(vocabulary_values(vocabulary))
 
 
 @dataclass(frozen=True)
@@ -173,7 +179,7 @@ class FhirMap:
         local, allowed = self.local_system(vocabulary), None
         for coding in codings:
             if coding.get("system") == local and coding.get("code"):
-                allowed = allowed or set(vocabulary_values(vocabulary))
+                allowed = allowed or _value_set(vocabulary)
                 if coding["code"] in allowed:
                     return str(coding["code"])
         exact = self._reverse.get(vocabulary, {})

@@ -237,12 +237,15 @@ def _failed(source: str, message: str) -> RawInput:
 
 # --- JSON Lines: one reader for files and standard input -----------------------------------
 
-def _binary(stream: IO[Any]) -> BinaryIO:
-    """The byte stream under ``stream`` (a text stream's buffer; a pure text stream, encoded)."""
-    if isinstance(stream, io.TextIOBase) or not hasattr(stream, "readinto"):
-        buffer = getattr(stream, "buffer", None)
-        return buffer if buffer is not None else _EncodedText(stream)
-    return stream  # type: ignore[return-value]
+def _line_source(stream: IO[Any]) -> io.BufferedIOBase:
+    """The buffered byte stream under ``stream``: itself, a text stream's buffer, or for a text
+    stream without one (``io.StringIO``) its text encoded as UTF-8."""
+    if isinstance(stream, io.BufferedIOBase):
+        return stream
+    buffer = getattr(stream, "buffer", None)
+    if isinstance(buffer, io.BufferedIOBase):
+        return buffer
+    return io.BufferedReader(stream if isinstance(stream, io.RawIOBase) else _EncodedText(stream))
 
 
 class _EncodedText(io.RawIOBase):
@@ -271,9 +274,7 @@ def raw_lines(source: str, stream: IO[Any]) -> Iterator[RawInput]:
     Lines end at ``\\n`` only. A line longer than :data:`MAX_CASE_BYTES` is read past in pieces
     (never held whole) and becomes one error; bytes that are not UTF-8 spoil their line only.
     """
-    binary = stream if isinstance(stream, io.BufferedIOBase) else _binary(stream)
-    if not isinstance(binary, io.BufferedIOBase):
-        binary = io.BufferedReader(binary)  # type: ignore[arg-type]
+    binary = _line_source(stream)
     number = 0
     while True:
         line = binary.readline(MAX_CASE_BYTES + 1)

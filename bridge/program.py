@@ -65,16 +65,21 @@ class _NotStratifiable(Exception):
 
 
 @cache
-def stratified_program() -> DecisionProgram:
-    """The installed KB, stratified (computed once per process)."""
-    return stratify(kb_text(), static_kb())
+def stratified_program(trace: bool = False) -> DecisionProgram:
+    """The installed KB, stratified (computed once per process and mode)."""
+    return stratify(kb_text(), static_kb(), trace)
 
 
-def stratify(text: str, kb: StaticKB) -> DecisionProgram:
+def stratify(text: str, kb: StaticKB, trace: bool = False) -> DecisionProgram:
     """The stratified form of KB program ``text`` (``kb``: its static atoms), or ``text`` itself
-    with the reason when the rewrite does not apply."""
+    with the reason when the rewrite does not apply.
+
+    ``trace=False`` (a batch): ``holds/2`` is given back only for the criteria that rules read
+    with a variable criterion: pathways, their conditions and scopes, any-of branches, what
+    excludes, advises against or redirects (a sixth less to ground). ``trace=True``: for every
+    criterion (``#show holds/2``)."""
     try:
-        return DecisionProgram(_stratified_text(text, kb), stratified=True)
+        return DecisionProgram(_stratified_text(text, kb, trace), stratified=True)
     except _NotStratifiable as problem:
         return DecisionProgram(text, stratified=False, reason=str(problem))
 
@@ -94,13 +99,14 @@ def _file_at(marks: list[tuple[int, str]], line: int) -> str:
     return name
 
 
-def _stratified_text(text: str, kb: StaticKB) -> str:
+def _stratified_text(text: str, kb: StaticKB, trace: bool) -> str:
     marks = _files_by_line(text)
     statements: list[ast.AST] = []
     ast.parse_string(text, statements.append)
     rename = _Rename()
     out: list[str] = []
     dropped = 0
+    every_family = trace
     rules_of: dict[str, list[ast.AST]] = {}  # head predicate -> the rules deriving it
     for statement in statements:
         written = str(statement)
@@ -123,18 +129,71 @@ def _stratified_text(text: str, kb: StaticKB) -> str:
                                        "variable criterion")
             dropped += 1  # a generic composite rule: compiled per criterion below
             continue
+        reads_before = rename.variable_reads
         out.extend(str(_rename_rule(rename, part)) for part in statement.unpool())
+        if rename.variable_reads > reads_before and _file_at(marks, statement.location.begin.line) != DECIDE_FILE \
+                and not _guarded(statement):
+            every_family = True  # a section reads holds(C, Q) for criteria no role names: give back all
     if dropped == 0:
         raise _NotStratifiable(f"{DECIDE_FILE} has no generic composite rule to compile")
     for shape in ("all_of", "any_of", "none_of"):
         if _reads_case(shape, rules_of, {}):
             raise _NotStratifiable(f"{shape} depends on case facts: composites differ from case to case")
     out.extend(_composite_rules(kb, rename.families))
-    for name, arity in sorted(rename.families):
-        args = [f"X{i}" for i in range(arity)]
-        criterion_term = f"{name}({', '.join(args)})" if arity else name
-        out.append(f"holds(C, {criterion_term}) :- {FAMILY_PREFIX}{name}({', '.join(['C', *args])}).")
+    if every_family:
+        for name, arity in sorted(rename.families):
+            args = [f"X{i}" for i in range(arity)]
+            criterion_term = f"{name}({', '.join(args)})" if arity else name
+            out.append(f"holds(C, {criterion_term}) :- {FAMILY_PREFIX}{name}({', '.join(['C', *args])}).")
+    else:
+        for criterion in sorted(_read_by_role(kb)):
+            out.append(f"holds(C, {criterion}) :- {_atom(criterion, rename.families)}.")
     return "\n".join(out) + "\n"
+
+
+#: Static predicates whose argument at that position names criteria in a role that decide.lp
+#: reads through holds(C, Q): a section rule reading holds(C, Q) with Q bound by one of them reads
+#: only criteria :func:`_read_by_role` gives back.
+_ROLES = {"pathway": 0, "pathway_study": 0, "excludes": 0, "not_indicated": 0, "redirect": 0, "scope": 1}
+
+
+def _read_by_role(kb: StaticKB) -> set[str]:
+    """The criteria the rules of decide.lp read with a variable criterion: pathways, their
+    conditions and scopes, any-of branches (shown for approvals), what excludes a study, advises
+    against it or redirects the case."""
+    found = set(kb.pathways) | set(kb.pathway_studies) | set(kb.excludes) | set(kb.not_indicated)
+    found |= set(kb.redirects) | {q for scopes in kb.scopes.values() for q in scopes}
+    found |= {q for pathway in found & (set(kb.pathways) | set(kb.pathway_studies)) for q in kb.all_of.get(pathway, [])}
+    found |= {q for branches in kb.any_of.values() for q in branches}
+    return found
+
+
+def _guarded(rule: ast.AST) -> bool:
+    """Whether every variable criterion the rule reads through holds(C, Q) is bound by a positive
+    body literal of a role predicate (``pathway_study(Q, _)``, ``excludes(Q, _)`` ...)."""
+    bound: set[str] = set()
+    for literal in rule.body:
+        if literal.ast_type != ast.ASTType.Literal or literal.sign != ast.Sign.NoSign \
+                or literal.atom.ast_type != ast.ASTType.SymbolicAtom:
+            continue
+        term = literal.atom.symbol
+        if term.ast_type == ast.ASTType.Function and term.name in _ROLES and len(term.arguments) == 2:
+            argument = term.arguments[_ROLES[term.name]]
+            if argument.ast_type == ast.ASTType.Variable:
+                bound.add(argument.name)
+    return set(_variable_criteria(rule)) <= bound
+
+
+def _variable_criteria(node: ast.AST) -> Iterator[str]:
+    """The names of the variables that stand for the criterion of a holds(C, Q) atom below ``node``."""
+    if node.ast_type == ast.ASTType.SymbolicAtom:
+        term = node.symbol
+        if term.ast_type == ast.ASTType.Function and term.name == "holds" and len(term.arguments) == 2 \
+                and term.arguments[1].ast_type == ast.ASTType.Variable:
+            yield term.arguments[1].name
+        return
+    for child in _children(node):
+        yield from _variable_criteria(child)
 
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -247,6 +306,7 @@ class _Rename(ast.Transformer):
 
     def __init__(self) -> None:
         self.families: set[tuple[str, int]] = set()
+        self.variable_reads = 0  # holds(C, Q) atoms left as they are (read from holds/2)
 
     def visit_SymbolicAtom(self, node: ast.AST) -> ast.AST:  # noqa: N802 - clingo's visitor naming
         term = node.symbol
@@ -261,6 +321,7 @@ class _Rename(ast.Transformer):
             name = criterion.symbol.name
             args = [ast.SymbolicTerm(criterion.location, a) for a in criterion.symbol.arguments]
         else:
+            self.variable_reads += 1
             return node  # a variable criterion: read from holds/2
         self.families.add((name, len(args)))
         return node.update(symbol=ast.Function(term.location, FAMILY_PREFIX + name, [case, *args], 0))

@@ -222,6 +222,17 @@ class WhatIfSolver:
         ctl.assign_external(Function("doc_only", [Number(0)]), False)
         return "not_yet" if ctl.solve().satisfiable else "not_supported"
 
+    def feasible(self, case: Case, decided: Decided, cpt: str, max_edits: int) -> bool:
+        """Whether some set of at most ``max_edits`` edits (0 to 9) makes denied study ``cpt``
+        approvable: a plain satisfiability check, independent of the optimisation :meth:`solve` runs."""
+        routes = _routes(decided, cpt)
+        if not routes:
+            return False
+        ctl = self._ground(case, cpt, routes)
+        ctl.configuration.solve.opt_mode = "ignore"
+        ctl.assign_external(Function("at_most", [Number(0), Number(max_edits)]), True)
+        return bool(ctl.solve().satisfiable)
+
     def _ground(self, case: Case, cpt: str, routes: tuple[str, ...]) -> clingo.Control:
         """The what-if program grounded for one denied study."""
         ctl = clingo.Control(["--warn=none"])

@@ -16,8 +16,13 @@ from spinekb.explain.findings import findings_markdown
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people (grouped by check); json for programs.")
+@click.option("--witnesses", "witness_dir", metavar="DIR", type=click.Path(file_okay=False), default=None,
+              help="Also write, for each conflict, tension, overridden and never-satisfiable finding, a case "
+                   "file found by clingo in which it happens (or, in DIR/index.json, why there is none).")
+@click.option("--witness-seconds", type=click.FloatRange(1, 600), default=20, show_default=True,
+              help="Time budget of each witness search.")
 @kb_options
-def check(fmt: str, kb_dir: str | None, kb_ref: str | None) -> None:
+def check(fmt: str, witness_dir: str | None, witness_seconds: float, kb_dir: str | None, kb_ref: str | None) -> None:
     """Check the knowledge base itself: cross-references, the code table, criteria no case
     can meet, and studies one section approves where another says not to image.
 
@@ -35,6 +40,8 @@ def check(fmt: str, kb_dir: str | None, kb_ref: str | None) -> None:
         click.echo(json.dumps(report_json(issues, version), indent=2))
     else:
         click.echo(report_text(issues, version))
+    if witness_dir:
+        _witnesses(issues, witness_dir, witness_seconds, knowledge)
     sys.exit(1 if failing(issues) else 0)
 
 
@@ -61,3 +68,16 @@ def findings(output: str, report_file: Any) -> None:
         sys.exit(2)
     with click.open_file(output, "w", encoding="utf-8") as out:
         out.write(page)
+
+
+def _witnesses(issues: list[Any], folder: str, seconds: float, knowledge: Any) -> None:
+    """Write a witness per witnessed finding (numbered as in the report) and say how it went."""
+    from spinekb.bridge.witness import WITNESSED, write_witnesses
+
+    findings = [(n, i.check, i.criteria, i.codes) for n, i in enumerate(issues, start=1) if i.check in WITNESSED]
+    index = write_witnesses(findings, folder, knowledge, seconds)
+    counts: dict[str, int] = {}
+    for entry in index:
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    click.echo(f"witnesses: {len(index)} findings searched, " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+               + f"; written to {folder} (index.json)", err=True)

@@ -7,6 +7,7 @@ import sys
 import click
 
 from spinekb.bridge.batch import render_chunks
+from spinekb.bridge.distributed import ClusterError, render_on_cluster
 from spinekb.bridge.engine import DEFAULT_CHUNK
 from spinekb.cli.kb_options import chosen_kb, kb_options
 from spinekb.explain.output import DECISION_FORMATS, decision_renderer
@@ -25,9 +26,12 @@ from spinekb.kb.knowledge import KnowledgeBase
               help="Give every denied study its denial_kind (documentation, not_yet, not_supported), "
                    "found by the what-if program: one more clingo grounding per denial that a pathway "
                    "of the case's presentation addresses.")
+@click.option("--cluster", metavar="ADDRESS", default=None,
+              help="Decide on an existing Dask distributed cluster (tcp://HOST:PORT of its scheduler) "
+                   "instead of local worker processes: same records, same order.")
 @kb_options
 def evaluate(sources: tuple[str, ...], fmt: str, jobs: int | None, chunk_size: int, kinds: bool,
-             kb_dir: str | None, kb_ref: str | None) -> None:
+             kb_dir: str | None, kb_ref: str | None, cluster: str | None = None) -> None:
     """Decide every requested study of every case in SOURCES.
 
     SOURCES are case files (.json, .yaml, .jsonl), folders of them, or - for JSON Lines on
@@ -37,7 +41,10 @@ def evaluate(sources: tuple[str, ...], fmt: str, jobs: int | None, chunk_size: i
     jobs = jobs or max(1, min(os.cpu_count() or 1, 8))
     knowledge = chosen_kb(kb_dir, kb_ref) if kb_dir or kb_ref else None
     try:
-        rejected = _write_records(sources, fmt, jobs, chunk_size, knowledge, kinds)
+        rejected = _write_records(sources, fmt, jobs, chunk_size, knowledge, kinds, cluster)
+    except ClusterError as problem:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as cat does
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -49,13 +56,16 @@ def evaluate(sources: tuple[str, ...], fmt: str, jobs: int | None, chunk_size: i
 
 
 def _write_records(sources: tuple[str, ...], fmt: str, jobs: int, chunk_size: int,
-                   knowledge: KnowledgeBase | None = None, kinds: bool = False) -> int:
+                   knowledge: KnowledgeBase | None = None, kinds: bool = False, cluster: str | None = None) -> int:
     """Write every input's record to stdout (errors also to stderr); the number rejected."""
     progress = _Progress() if sys.stderr.isatty() else None
     rejected = 0
     out, err = sys.stdout, sys.stderr
     separator = "[\n" if fmt == "json" else ""
-    for chunk in render_chunks(sources, decision_renderer(fmt), jobs, sys.stdin, chunk_size, knowledge, kinds):
+    render = decision_renderer(fmt)
+    chunks = (render_on_cluster(cluster, sources, render, sys.stdin, chunk_size, knowledge, kinds) if cluster
+              else render_chunks(sources, render, jobs, sys.stdin, chunk_size, knowledge, kinds))
+    for chunk in chunks:
         errors = [r.error for r in chunk if r.error]
         rejected += len(errors)
         if errors:

@@ -37,6 +37,9 @@ main.add_command(diff)
 from spinekb.cli.report_cmd import report  # noqa: E402
 
 main.add_command(report)
+from spinekb.cli.book_cmd import book  # noqa: E402
+
+main.add_command(book)
 
 
 if __name__ == "__main__":

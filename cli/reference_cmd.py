@@ -14,9 +14,17 @@ from spinekb.kb.vocabulary import vocabulary as load_vocabulary
 @click.command()
 @click.option("--output", "what", flag_value="output",
               help="The schema of a decision record (what `evaluate --format json/jsonl` prints).")
+@click.option("--explanation", "what", flag_value="explanation",
+              help="The schema of an explanation (what `explain --format json` prints, one object per study).")
 @click.option("--case", "what", flag_value="case", default=True, help="The schema of a case file (default).")
 def schema(what: str) -> None:
-    """Print the JSON Schema of a case file, or (--output) of a decision record."""
+    """Print the JSON Schema of a case file, (--output) of a decision record, or (--explanation)
+    of an explanation."""
+    if what == "explanation":
+        from spinekb.explain.model import explanation_schema
+
+        click.echo(json.dumps(explanation_schema(), indent=2))
+        return
     click.echo(json.dumps(output_schema() if what == "output" else Case.model_json_schema(), indent=2))
 
 

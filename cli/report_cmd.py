@@ -17,7 +17,8 @@ from spinekb.explain.report import write_report
 @click.option("--diff", "diff_file", type=click.File("r", encoding="utf-8"), default=None,
               help="Add a section on a KB revision's impact: the JSON of `spinekb diff --format json`.")
 @click.option("--no-charts", is_flag=True, help="Tables only (no chart rendering).")
-def report(results: Any, output: str, diff_file: Any, no_charts: bool) -> None:
+@click.option("--facts", is_flag=True, help="Show the case facts behind each denial's reasons (a larger page).")
+def report(results: Any, output: str, diff_file: Any, no_charts: bool, facts: bool) -> None:
     """Write one self-contained HTML page (no network needed to open it) over RESULTS, the JSON
     Lines of `spinekb evaluate --format jsonl` (- for stdin): totals; approvals and denials per
     CPT code, per section and per denial kind; the criteria that most often decide denials, in the
@@ -36,7 +37,8 @@ def report(results: Any, output: str, diff_file: Any, no_charts: bool) -> None:
         click.echo("error: --diff: not the JSON of `spinekb diff --format json`", err=True)
         sys.exit(2)
     try:
-        data = write_report(results, output, source=getattr(results, "name", "-"), diff=diff, charts=not no_charts)
+        data = write_report(results, output, source=getattr(results, "name", "-"), diff=diff, charts=not no_charts,
+                            facts=facts)
     except OSError as error:
         click.echo(f"error: {output}: cannot write: {error.strerror or error}", err=True)
         sys.exit(2)

@@ -39,6 +39,7 @@ import multiprocessing
 import os
 import queue
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -118,6 +119,23 @@ CHUNKS_PER_ENGINE = 200
 _ENGINES: dict[str, Engine] = {}
 
 
+def _engine_init(web_pid: int) -> None:
+    """In the engine process: leave as soon as the web process that feeds it is gone (even if it
+    was killed outright, and could not shut its engine down)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(2)
+            try:
+                os.kill(web_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # a pid reused by another user's process: ours is gone
+                os._exit(0)
+
+    threading.Thread(target=watch, name="spinekb-parent-watch", daemon=True).start()
+
+
 def _engine_chunk(kind: str, cases: list[Case]) -> list[Decided]:
     """Decide one chunk in the engine process (``kind`` ``trace``: every criterion's status)."""
     engine = _ENGINES.get(kind)
@@ -147,7 +165,8 @@ class Decider:
         # loaded (bridge/warm.py), never from this multi-threaded web process
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["spinekb.bridge.warm", "spinekb.bridge.engine"])
-        return ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=self.chunks_per_engine)
+        return ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=self.chunks_per_engine,
+                                   initializer=_engine_init, initargs=(os.getpid(),))
 
     async def decide(self, case: Case, trace: bool = False) -> Decided:
         """Decide one case (``trace``: with every criterion's status, for explanations)."""
@@ -554,8 +573,8 @@ def create_app(max_body_bytes: int | None = None, public_url: str | None = None,
             bundle["identifier"] = {"value": hook.hookInstance}
         try:
             read = bundle_to_case(bundle) if is_bundle(bundle) else None
-        except Exception as problem:  # noqa: BLE001 - an EHR's odd data gets a card, never a crash
-            read = FhirCase(error=f"the hook's FHIR data could not be read ({type(problem).__name__})")
+        except Exception as unreadable:  # noqa: BLE001 - an EHR's odd data gets a card, never a crash
+            read = FhirCase(error=f"the hook's FHIR data could not be read ({type(unreadable).__name__})")
         names = [f"CPT {_cpt_codes(o)[0]}" for o in answer_for]
         if read is None or read.case is None:
             problem = read.error if read and read.error else "the hook sent no data to decide on"

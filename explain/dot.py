@@ -14,6 +14,8 @@ from pathlib import Path
 import graphviz
 
 from spinekb.explain.graph import Edge, Explanation, Node
+from spinekb.explain.model import StudyExplanation
+from spinekb.explain.picture import picture_dot
 
 GRAPH_FORMATS = ("dot", "svg", "png")
 WRAP = 40
@@ -154,12 +156,18 @@ def _edge_attrs(edge: Edge) -> dict[str, str]:
     return attrs
 
 
-def render_dot(explanation: Explanation, full: bool = False) -> str:
-    """The explanation as DOT text (see :func:`build_digraph` for ``full``)."""
+def render_dot(explanation: Explanation | StudyExplanation, full: bool = False) -> str:
+    """The explanation as DOT text: a structured explanation's focused picture
+    (:mod:`spinekb.explain.picture`), or with ``full`` its whole derivation graph; a derivation
+    graph alone as :func:`build_digraph` draws it."""
+    if isinstance(explanation, StudyExplanation):
+        if not full:
+            return picture_dot(explanation).source
+        explanation = explanation.graph
     return build_digraph(explanation, full).source
 
 
-def write_graph(explanation: Explanation, fmt: str, path: str | Path, full: bool = False) -> Path:
+def write_graph(explanation: Explanation | StudyExplanation, fmt: str, path: str | Path, full: bool = False) -> Path:
     """Write the graph as ``dot``, ``svg`` or ``png`` to ``path``; returns the path written.
 
     Without graphviz's ``dot`` program, writes the DOT text next to ``path`` (``.dot`` suffix)

@@ -28,11 +28,13 @@ SCHEMA_VERSION = "1"
 
 
 class FactRead(Record):
-    """A case fact a criterion's rules read: its predicate, the fact with days as dates, and words."""
+    """A thing on record that a criterion's rules read (an evaluation, a treatment, a study ...), in
+    words, with the facts the solver read for it (days shown with their dates)."""
 
     predicate: str
-    fact: str = Field(description="The fact as the solver read it, days shown with their dates.")
-    says: str = Field(description="The fact in words, with its dates and day counts.")
+    says: str = Field(description="The thing in words, with its dates and day counts.")
+    facts: tuple[str, ...] = Field((), description="The case facts behind it, as the solver read them; "
+                                                   "none when the case has nothing of the kind.")
 
 
 class Reading(Record):
@@ -164,8 +166,8 @@ class StudyExplanation(Record):
         return self._graph
 
     def to_json(self) -> dict[str, Any]:
-        """The explanation as JSON data (the shape of :func:`explanation_schema`)."""
-        return self.model_dump(mode="json")
+        """The explanation as JSON data (the shape of :func:`explanation_schema`; absent fields are null)."""
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 def explanation_schema() -> dict[str, Any]:

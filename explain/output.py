@@ -1,11 +1,14 @@
 """Write decisions and explanations in every format people and programs read.
 
 Decisions (``spinekb evaluate``): ``text`` (a summary per case), ``json``, ``jsonl``.
-Explanations (``spinekb explain``): text, DOT, SVG or PNG.
+Explanations (``spinekb explain``): text, JSON (``spinekb schema --explanation``), DOT, SVG or PNG,
+all rendered from one :class:`~spinekb.explain.model.StudyExplanation`.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Union
 
 from spinekb.bridge.batch import Outcome, Rendered, Renderer, as_json, as_json_line
 from spinekb.bridge.records import CaseError
@@ -13,9 +16,11 @@ from spinekb.explain.summary import summary_text
 
 from spinekb.explain.dot import GRAPH_FORMATS, render_dot, write_graph
 from spinekb.explain.graph import Explanation
+from spinekb.explain.model import StudyExplanation
 from spinekb.explain.text import render_text
 
-FORMATS = ("text", *GRAPH_FORMATS)
+FORMATS = ("text", "json", *GRAPH_FORMATS)
+AnyExplanation = Union[StudyExplanation, Explanation]
 DECISION_FORMATS = ("text", "json", "jsonl")
 
 
@@ -31,17 +36,31 @@ def decision_renderer(fmt: str) -> Renderer:
     return {"text": as_summary, "json": as_json, "jsonl": as_json_line}[fmt]
 
 
-def render(explanation: Explanation, fmt: str, full: bool = False) -> str:
-    """The explanation as ``text`` or ``dot`` source (pictures are bytes: use :func:`write_explanation`)."""
+def render_json(explanations: Union[StudyExplanation, list[StudyExplanation]]) -> str:
+    """One explanation as a JSON object, several as an array (the shape of ``spinekb schema --explanation``)."""
+    if isinstance(explanations, list):
+        return json.dumps([x.to_json() for x in explanations], indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(explanations.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+def render(explanation: AnyExplanation, fmt: str, full: bool = False, detail: bool = False,
+           what_if: bool = False) -> str:
+    """The explanation as ``text``, ``json`` or ``dot`` source (pictures are bytes: use
+    :func:`write_explanation`)."""
     if fmt == "text":
-        return render_text(explanation)
+        return render_text(explanation, detail=detail, what_if=what_if)
+    if fmt == "json":
+        if not isinstance(explanation, StudyExplanation):
+            raise ValueError("JSON is written from a StudyExplanation (explain_study)")
+        return render_json(explanation)
     if fmt == "dot":
         return render_dot(explanation, full)
     raise ValueError(f"{fmt} is a picture format: write it to a file")
 
 
-def write_explanation(explanation: Explanation, fmt: str, path: str | Path, full: bool = False) -> Path:
-    """Write the explanation to ``path`` as ``text``, ``dot``, ``svg`` or ``png``; returns the path.
+def write_explanation(explanation: AnyExplanation, fmt: str, path: str | Path, full: bool = False,
+                      detail: bool = False, what_if: bool = False) -> Path:
+    """Write the explanation to ``path`` as ``text``, ``json``, ``dot``, ``svg`` or ``png``; returns the path.
 
     Pictures need graphviz's ``dot`` program: without it the DOT text is written beside
     ``path`` and :class:`spinekb.explain.dot.GraphvizMissing` is raised.
@@ -49,8 +68,8 @@ def write_explanation(explanation: Explanation, fmt: str, path: str | Path, full
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (choose {', '.join(FORMATS)})")
     path = Path(path)
-    if fmt == "text":
-        path.write_text(render_text(explanation), encoding="utf-8")
+    if fmt in ("text", "json"):
+        path.write_text(render(explanation, fmt, full, detail, what_if), encoding="utf-8")
         return path
     return write_graph(explanation, fmt, path, full)
 

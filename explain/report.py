@@ -16,13 +16,15 @@ case ids cannot become markup.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from spinekb.explain.charts import DENIED, SINGLE, bar_chart
 from spinekb.explain.pages import page_environment, stylesheet
@@ -32,7 +34,7 @@ from spinekb.kb import GUIDELINE
 #: Categories a chart shows (the tables below each chart show all of them).
 CHART_ROWS = 25
 #: Case facts shown per reason in the table of denials.
-FACTS_SHOWN = 6
+FACTS_SHOWN = 4
 X12 = (("A1", "certified"), ("A3", "not certified"), ("A4", "pended"))
 DENIAL_KINDS = {
     "documentation": "documenting what may already exist (an exam finding, a report, a result) would approve it",
@@ -43,19 +45,21 @@ DENIAL_KINDS = {
 
 def write_report(lines: Iterable[str], output: str | Path, source: str = "-",
                  diff: dict[str, Any] | None = None, sections: dict[str, str] | None = None,
-                 charts: bool = True) -> ReportData:
+                 charts: bool = True, facts: bool = False) -> ReportData:
     """Write the report of the results ``lines`` to ``output``; the figures it shows.
 
     ``diff``: the JSON report of ``spinekb diff`` for a section on a KB revision's impact;
-    ``sections``: section id -> title (default: the installed KB's section list)."""
+    ``sections``: section id -> title (default: the installed KB's section list); ``facts``: show
+    the case facts behind each denial's reasons (a larger page)."""
     if sections is None:
         from spinekb.kb.static import static_kb
         sections = static_kb().sections
     with tempfile.TemporaryFile("w+", encoding="utf-8") as rows:
-        data = read_results(lines, on_denial=lambda denial: rows.write(denial_row(denial) + "\n"))
+        data = read_results(lines, on_denial=lambda denial: rows.write(denial_row(denial, facts) + "\n"))
         rows.seek(0)
         context = _context(data, source, sections, charts)
         context["diff"] = Markup(diff_section(diff)) if diff else None
+        context["facts"] = facts
         context["denial_rows"] = (Markup(line.rstrip("\n")) for line in rows)
         template = page_environment().get_template("report.html.j2")
         with open(output, "w", encoding="utf-8") as out:
@@ -74,6 +78,13 @@ def _context(data: ReportData, source: str, sections: dict[str, str], charts: bo
         deciding_rows.append({"criterion": criterion, "anchor": anchor(criterion), "count": count, "section": section,
                               "words": words, "label": label,
                               "kinds": ", ".join(k for k, _ in kinds.most_common()) if kinds else ""})
+    listed = set(data.deciding)
+    presentation_rows = []
+    for criterion, count in data.presentations.most_common():
+        if criterion not in listed:
+            section, words, label = data.words.get(criterion, ("?", "", False))
+            presentation_rows.append({"criterion": criterion, "anchor": anchor(criterion), "count": count,
+                                      "section": section, "words": words, "label": label})
     kind_rows = [(kind or "not recorded", DENIAL_KINDS.get(kind or "", ""), n) for kind, n in data.kinds.most_common()]
     figures: dict[str, str] = {}
     if charts and data.studies:
@@ -94,6 +105,7 @@ def _context(data: ReportData, source: str, sections: dict[str, str], charts: bo
         "guideline": GUIDELINE, "source": source, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "css": Markup(stylesheet()), "data": data, "x12": X12, "fmt": lambda n: f"{n:,}", "pct": _pct,
         "cpt_rows": cpt_rows, "section_rows": section_rows, "deciding_rows": deciding_rows,
+        "presentation_rows": presentation_rows,
         "kind_rows": kind_rows, "chart_rows": CHART_ROWS,
         "charts": {k: Markup(figures[k]) if k in figures else None for k in ("cpt", "section", "deciding", "kind",
                                                                                "whatif")},
@@ -128,34 +140,49 @@ def anchor(criterion: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", criterion).strip("-")
 
 
-def denial_row(denial: Denial) -> str:
-    """One row of the table of denials, with its reasons in a disclosure."""
-    criteria = [r.get("criterion") for r in denial.reasons if r.get("criterion")]
-    search = " ".join([denial.case_id, denial.cpt, denial.description, *denial.sections, *map(str, criteria),
-                       denial.kind or ""]).lower()
-    items = []
+def denial_row(denial: Denial, facts: bool = False) -> str:
+    """One row of the table of denials: the study, its kind, and its deciding reasons, each
+    criterion linked to its words (``facts``: with the case facts each reason's rules read).
+    Written with ``html.escape`` and f-strings: this runs once per denial."""
+    reasons: dict[str, list[str]] = {}
+    details = []
     for reason in denial.reasons:
         criterion = reason.get("criterion")
-        what = escape(reason.get("kind", ""))
+        kind = str(reason.get("kind", ""))
         if criterion:
-            what = Markup('{} <a href="#c-{}"><code>{}</code></a>').format(what, anchor(criterion), criterion)
-        if reason.get("target"):
-            what += Markup(" → {}").format(reason["target"])
-        facts = list(reason.get("facts") or ())
-        shown = "; ".join(facts[:FACTS_SHOWN]) + (f"; … {len(facts) - FACTS_SHOWN} more" if len(facts) > FACTS_SHOWN
-                                                  else "")
-        items.append(Markup("<li>{}{}</li>").format(what, Markup(": <span class=words>{}</span>").format(shown)
-                                                   if shown else ""))
+            link = _link(str(criterion), reason.get("target"))
+            reasons.setdefault(kind, []).append(link)
+            read = [str(f) for f in reason.get("facts") or ()] if facts else []
+            if read:
+                more = f"; … {len(read) - FACTS_SHOWN} more" if len(read) > FACTS_SHOWN else ""
+                details.append(f"<li>{link}: {_e('; '.join(read[:FACTS_SHOWN]) + more)}</li>")
+        else:
+            reasons.setdefault(kind, [])
+    scopes = reasons.pop("out_of_scope", None)
+    parts = [f"{_e(kind.replace('_', ' '))} {', '.join(dict.fromkeys(links))}".strip()
+             for kind, links in reasons.items()]
+    if scopes:  # the presentations the study's pathways address: listed once, under the criteria
+        parts.append(f'<a href="#presentations">not for this presentation</a> ({len(set(scopes))} addressed)')
+    why = "; ".join(parts) or "no pathway"
     if denial.actions:
-        items.append(Markup("<li>what would change it: {}</li>").format(", ".join(denial.actions)))
-    summary = ", ".join(dict.fromkeys(map(str, criteria))) or "no pathway"
-    kind = denial.kind or (denial.review_action or "")
-    return str(Markup(
-        '<tr id="d{n}" data-search="{search}"><td class="n">{n}</td><td>{case}</td><td><code>{cpt}</code> {desc}</td>'
-        '<td>{kind}</td><td>{sections}</td><td><details><summary>{summary}</summary><ul class="reasons">{items}'
-        '</ul></details></td></tr>').format(
-        n=denial.number, search=search, case=denial.case_id, cpt=denial.cpt, desc=denial.description, kind=kind,
-        sections=", ".join(denial.sections), summary=_short(summary, 90), items=Markup("").join(items)))
+        why += f"; what would change it: {_e(', '.join(dict.fromkeys(denial.actions)))}"
+    if details:
+        why += f'<details><summary>case facts</summary><ul class="reasons">{"".join(details)}</ul></details>'
+    kind = denial.kind or denial.review_action or ""
+    return (f'<tr id="d{denial.number}"><td class="n">{denial.number}</td><td>{_e(denial.case_id)}</td>'
+            f"<td>{_e(denial.cpt)}</td><td>{_e(kind)}</td><td>{_e(' '.join(denial.sections))}</td>"
+            f"<td>{why}</td></tr>")
+
+
+@lru_cache(maxsize=8192)
+def _link(criterion: str, target: str | None) -> str:
+    """A criterion linked to its row of words (criteria repeat across denials: made once each)."""
+    link = f'<a href="#c-{anchor(criterion)}">{_e(criterion)}</a>'
+    return link + (f" → {_e(str(target))}" if target else "")
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
 
 
 def _short(text: str, width: int) -> str:

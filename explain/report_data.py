@@ -66,7 +66,7 @@ class ReportData:
     actions_x12: Counter[str] = field(default_factory=Counter)
     #: denied studies no pathway addresses (out_of_scope / no_pathway reasons and nothing lacking)
     unaddressed: int = 0
-    #: presentation criterion -> denied studies that would be addressed had the case presented it
+    #: presentation criterion -> denied studies whose pathways address it (the case presenting none)
     presentations: Counter[str] = field(default_factory=Counter)
     #: criterion -> denied studies it helped decide; criterion -> (section, words, label)
     deciding: Counter[str] = field(default_factory=Counter)
@@ -129,11 +129,11 @@ def _fold_case(data: ReportData, record: dict[str, Any], on_denial: Callable[[De
         if action:
             data.actions_x12[action] += 1
         reasons = [r for r in study.get("reasons") or () if isinstance(r, dict)]
+        words = data.words
         for reason in reasons:
             criterion = reason.get("criterion")
-            if criterion and criterion not in data.words:
-                data.words[criterion] = (reason.get("section") or "?", reason.get("text") or "",
-                                         bool(reason.get("label")))
+            if criterion and criterion not in words:
+                words[criterion] = (reason.get("section") or "?", reason.get("text") or "", bool(reason.get("label")))
         if decision == "approved":
             data.approved += 1
             continue
@@ -149,9 +149,9 @@ def _fold_case(data: ReportData, record: dict[str, Any], on_denial: Callable[[De
         if not any(r.get("kind") == "unmet" for r in deciding) and \
                 any(r.get("kind") in ("out_of_scope", "no_pathway") for r in deciding):
             data.unaddressed += 1
-            for criterion in dict.fromkeys(r["criterion"] for r in deciding
-                                           if r.get("kind") == "out_of_scope" and r.get("criterion")):
-                data.presentations[criterion] += 1
+        for criterion in dict.fromkeys(r["criterion"] for r in deciding
+                                       if r.get("kind") == "out_of_scope" and r.get("criterion")):
+            data.presentations[criterion] += 1
         edits = _whatif_actions(study)
         if edits is not None:
             data.whatif_studies += 1

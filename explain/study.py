@@ -20,7 +20,7 @@ from spinekb.explain.graph import Explanation
 from spinekb.explain.model import (AnswerReason, ConditionStatus, EditSetWords, EditWords, FactRead, Instead,
                                    PathwayStatus, Question, Reading, StudyExplanation)
 from spinekb.explain.words import (CaseWords, and_list, edit_words, headline, out_of_scope_says, question_words,
-                                   reason_says, set_words, words)
+                                   reason_says, set_words, unmet_leaf_says, words)
 from spinekb.kb.knowledge import KnowledgeBase
 from spinekb.kb.static import StaticKB
 from spinekb.kb.structure import KbStructure
@@ -28,6 +28,8 @@ from spinekb.kb.structure import KbStructure
 #: Most decisive leaves, and most case facts, an answer reason names (the rest: --detail, JSON).
 MAX_LEAVES = 6
 MAX_FACTS = 4
+#: How deep the JSON's pathway listing unfolds the closest (or supporting) pathways (--detail: all).
+MAX_DEPTH = 2
 _ANSWER_KINDS = ("excluded", "no_pathway", "unmet", "met")
 
 
@@ -110,6 +112,9 @@ class _Builder:
     # -- the answer ------------------------------------------------------------------------------
     def answer(self, what_if: tuple[EditSetWords, ...]) -> tuple[AnswerReason, ...]:
         reasons = [r for r in self.study.reasons if r.kind in _ANSWER_KINDS]
+        # the conditions of the pathway the smallest what-if goes through come first: they decide
+        routed = what_if[0].pathway if what_if else None
+        reasons.sort(key=lambda r: r.kind == "unmet" and r.pathway != routed)
         found: list[AnswerReason] = []
         newly = {q for s in what_if for q in s.newly_met}
         for reason in reasons:
@@ -120,10 +125,14 @@ class _Builder:
             else:
                 leaves = []
             section = self.kb.section_of(reason.pathway) if reason.pathway else (reason.section or "")
+            says = reason_says(reason, section, self.description(reason.target))
+            if reason.kind == "unmet" and len(leaves) == 1 and leaves[0] != reason.criterion:
+                says = unmet_leaf_says(reason, section, leaves[0], self.kb.section_of(leaves[0]),
+                                       self.kb.text_of(leaves[0]), self.kb.is_label(leaves[0]))
             found.append(AnswerReason(
                 kind=reason.kind, section=reason.section, criterion=reason.criterion, pathway=reason.pathway,
                 text=reason.text, label=reason.label, target=reason.target,
-                says=reason_says(reason, section, self.description(reason.target)), leaves=tuple(leaves),
+                says=says, leaves=tuple(leaves),
                 facts=self.facts(leaves), readings=self.readings(leaves)))
         scopes = [r for r in self.study.reasons if r.kind == "out_of_scope"]
         if scopes:
@@ -205,9 +214,11 @@ class _Builder:
         return self.facts_of(inputs)
 
     def facts_of(self, inputs: set[str]) -> tuple[FactRead, ...]:
-        said = self.words.of(inputs)
-        readable = {f.predicate: f.text for f in self.graph_facts()}
-        return tuple(FactRead(predicate=p, fact=readable.get(p, ""), says=s) for p, s in said[:MAX_FACTS * 2])
+        found = []
+        for predicate, index, says in self.words.of(inputs):
+            rows = [f for f in self.graph_facts() if f.predicate in inputs and _same_thing(f, predicate, index)]
+            found.append(FactRead(predicate=predicate, says=says, facts=tuple(f.text for f in rows)))
+        return tuple(found)
 
     def graph_facts(self) -> list[CaseFact]:
         return self._facts
@@ -298,24 +309,60 @@ class _Builder:
         return tuple(PathwayStatus(
             pathway=p, section=self.kb.section_of(p), text=self.kb.text_of(p), met=p in self.holds,
             addresses_case=p in in_scope or (p in self.holds), closest=p in closest, unmet=self.unmet_count(p),
-            conditions=self.conditions(p, set()))
+            conditions=self.conditions(p, set(), deep=p in closest or p in self.holds, depth=1))
             for p in candidates)
 
     def unmet_count(self, pathway: str) -> int:
         return sum(1 for _, q in self.kb.children(pathway) if q not in self.holds)
 
-    def conditions(self, criterion: str, seen: set[str]) -> tuple[ConditionStatus, ...]:
+    def conditions(self, criterion: str, seen: set[str], deep: bool, depth: int) -> tuple[ConditionStatus, ...]:
+        """The conditions of ``criterion``; below them (``deep``) only what explains its status: the
+        unmet parts of an unmet condition, the parts that carried a met one."""
         out = []
+        deep = deep and depth <= MAX_DEPTH
         for how, child in self.kb.children(criterion):
             leaf = not self.kb.children(child)
-            expand = not leaf and child not in seen
+            met = child in self.holds
+            relevant = deep and not leaf and child not in seen and (met != (how == "none"))
+            below = ()
+            if deep and not leaf and child not in seen:
+                below = self.conditions(child, seen | {child}, deep=True, depth=depth + 1)
+                below = tuple(c for c in below if (c.met == met) or how == "none" or not met)
             out.append(ConditionStatus(
                 criterion=child, section=self.kb.section_of(child), text=self.kb.text_of(child),
-                met=child in self.holds, how={"all": "all of", "any": "any of", "none": "none of"}[how],  # type: ignore[arg-type]
-                facts=self.leaf_facts(child) if leaf else (),
-                conditions=self.conditions(child, seen | {child}) if expand else ()))
+                met=met, how={"all": "all of", "any": "any of", "none": "none of"}[how],  # type: ignore[arg-type]
+                facts=self.leaf_facts(child) if leaf and deep else (),
+                conditions=below if relevant or (deep and not met) else ()))
         return tuple(out)
 
     def leaf_facts(self, leaf: str) -> tuple[str, ...]:
         inputs = self.structure.inputs_of(leaf) - {"case"}
         return tuple(f.text for f in self.graph_facts() if f.predicate in inputs)
+
+
+#: The case predicates that belong to one thing on record, by the kind of thing (argument 1 is its index).
+_THINGS = {
+    "evaluation": ("evaluation", "evaluation_outcome", "evaluation_by", "muscle_grade", "reflex_grade",
+                   "sensory_loss", "sign", "progression"),
+    "treatment": ("treatment", "treatment_outcome", "treatment_self_directed", "treatment_ongoing"),
+    "imaging": ("imaging", "imaging_contrast", "imaging_result", "imaging_available", "imaging_level",
+                "imaging_grade", "imaging_cobb"),
+    "trauma": ("trauma", "trauma_factor", "trauma_region", "trauma_fall_feet", "trauma_fall_stairs"),
+    "procedure": ("procedure", "procedure_region", "procedure_anterior", "procedure_approach",
+                  "procedure_revision", "procedure_level", "procedure_hours"),
+    "implant": ("implant", "implant_mri_conditional"),
+}
+
+
+def _same_thing(fact: CaseFact, predicate: str, index: int | None) -> bool:
+    """Whether ``fact`` belongs to the thing said (its kind, and its index where it has one)."""
+    kinds = _THINGS.get(predicate)
+    if kinds is None:
+        return fact.predicate == predicate or (predicate == "finding" and fact.predicate.startswith("finding")) \
+            or (predicate == "onset" and fact.predicate == "changed") \
+            or (predicate == "condition" and fact.predicate == "region") \
+            or (predicate == "technique" and fact.predicate == "study_technique") \
+            or (predicate == "plan" and fact.predicate.startswith("plan"))
+    if fact.predicate not in kinds:
+        return False
+    return index is not None and fact.asp.split("(", 1)[1].split(",")[0].rstrip(")") == str(index)

@@ -19,6 +19,8 @@ from spinekb.explain.words import DENIAL_MEANING, quote, shorten
 WIDTH = 100
 #: How long a reading may run in the answer (the whole text is in --detail and the JSON).
 READING_CHARS = 150
+#: How long the case facts of one reason may run in the answer.
+RECORD_CHARS = 190
 MET, UNMET, FACT = "✓", "✗", "·"
 _TREE_RELATIONS = ("supported by", "candidate pathway")
 _STATEMENT_RELATIONS = ("rules out", "not indicated", "sends to")
@@ -170,20 +172,51 @@ def _wrap(text: str, first: str, rest: str) -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False) or [first]
 
 
-def answer_lines(x: StudyExplanation) -> list[str]:
-    """The answer: decision, deciding reasons with the case's values and readings, what instead."""
-    lines = [x.headline]
+#: The most lines the answer takes (decision, reasons with the case's values, reading, what instead).
+ANSWER_LINES = 12
+
+
+def answer_lines(x: StudyExplanation, budget: int = ANSWER_LINES) -> list[str]:
+    """The answer in at most ``budget`` lines: the decision, then the deciding reasons with the case
+    facts they read, the first reading they rest on, and what is supported instead. What does not
+    fit is named in one line (the rest: ``--detail`` and the JSON)."""
     meaning = f" \u00b7 {DENIAL_MEANING[x.denial_kind]}" if x.denial_kind else ""
-    lines += _wrap(f"Case {x.case_id}, requested {x.request_date}{meaning}.", "", "  ")
-    for reason in x.answer:
-        lines += _wrap(reason.says, "- ", "  ")
-        if reason.facts:
-            lines += _wrap("Record: " + "; ".join(f.says for f in reason.facts[:4])
-                           + (" \u2026" if len(reason.facts) > 4 else "") + ".", "  ", "    ")
-    for reading in x.readings[:2]:
-        lines += _wrap(f"Reading: {shorten(reading.text, READING_CHARS)} ({reading.where})", "  ", "    ")
-    if x.instead:
-        lines += _wrap("Instead: " + " ".join(i.says for i in x.instead), "", "  ")
+    head = [x.headline] + _wrap(f"Case {x.case_id}, requested {x.request_date}{meaning}.", "", "  ")
+    says = [_wrap(reason.says, "- ", "  ") for reason in x.answer]
+    records = [_wrap(shorten("Record: " + "; ".join(f.says for f in reason.facts), RECORD_CHARS), "  ", "    ")
+               if reason.facts else [] for reason in x.answer]
+    first = x.answer[0].readings[0] if x.answer and x.answer[0].readings else None
+    reading = (_wrap(f"Reading: {shorten(first.text, READING_CHARS)} ({first.where})", "  ", "    ")
+               if first else [])
+    instead = _wrap("Instead: " + " ".join(i.says for i in x.instead), "", "  ") if x.instead else []
+    # what goes in, most important first, while it fits (one line kept for "and N more")
+    chosen: set[tuple[str, int]] = set()
+    used = len(head)
+    order = [("says", 0), ("record", 0), ("instead", 0), ("reading", 0)]
+    order += [(part, i) for i in range(1, len(x.answer)) for part in ("says", "record")]
+    size = {"says": lambda i: len(says[i]), "record": lambda i: len(records[i]),
+            "instead": lambda i: len(instead), "reading": lambda i: len(reading)}
+    for part, i in order:
+        need = size[part](i)
+        reserve = 1 if any(("says", j) not in chosen for j in range(len(x.answer)) if (part, i) != ("says", j)) else 0
+        if need and used + need + reserve <= budget:
+            chosen.add((part, i))
+            used += need
+    lines = list(head)
+    left_out = 0
+    for i in range(len(x.answer)):
+        if ("says", i) in chosen:
+            lines += says[i]
+            if ("record", i) in chosen:
+                lines += records[i]
+            if i == 0 and ("reading", 0) in chosen:
+                lines += reading
+        else:
+            left_out += 1
+    if left_out:
+        lines.append(f"- and {left_out} more reason{'s' if left_out != 1 else ''} (--detail, --format json)")
+    if ("instead", 0) in chosen:
+        lines += instead
     return lines
 
 

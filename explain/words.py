@@ -33,7 +33,7 @@ DENIAL_MEANING: dict[DenialKind, str] = {
     "not_supported": "no change to the record would approve it",
 }
 #: How long a quotation of the guideline may run in the answer (the whole text is in --detail and JSON).
-QUOTE_CHARS = 170
+QUOTE_CHARS = 120
 
 MODALITY = {"xray": "x-rays", "mri": "MRI", "ct": "CT", "ct_myelogram": "CT myelogram", "myelogram": "myelogram",
             "bone_scan": "bone scan", "spect": "SPECT", "spect_ct": "SPECT/CT", "pet_ct": "PET/CT", "cta": "CTA",
@@ -132,96 +132,97 @@ class CaseWords:
     def day(self, offset: int) -> dt.date:
         return self.request + dt.timedelta(days=offset)
 
-    def of(self, predicates: Iterable[str]) -> list[tuple[str, str]]:
-        """(predicate, words) for the case's facts of ``predicates``, one per thing on record,
-        and a "none on record" line for a kind of thing the case lacks."""
+    def of(self, predicates: Iterable[str]) -> list[tuple[str, int | None, str]]:
+        """(predicate, index, words) for the case's facts of ``predicates``: one per thing on record
+        (``index``: its position in the case's list, for evaluations, treatments, studies, trauma,
+        procedures and implants), and a "none on record" line for a kind of thing the case lacks."""
         wanted = set(predicates) - {"case"}
-        said: list[tuple[str, str]] = []
+        said: list[tuple[str, int | None, str]] = []
         if wanted & {"evaluation", "evaluation_outcome", "evaluation_by", "muscle_grade", "reflex_grade",
                      "sensory_loss", "sign", "progression"}:
             exam = bool(wanted & {"muscle_grade", "reflex_grade", "sensory_loss", "sign", "progression"})
             evaluations = self.case.evaluations
             for e, evaluation in enumerate(evaluations):
-                said.append(("evaluation", self.evaluation(e, exam)))
+                said.append(("evaluation", e, self.evaluation(e, exam)))
             if not evaluations:
-                said.append(("evaluation", "no evaluation on record"))
+                said.append(("evaluation", None, "no evaluation on record"))
         if wanted & {"treatment", "treatment_outcome", "treatment_self_directed", "treatment_ongoing"}:
             for t in range(len(self.case.treatments)):
-                said.append(("treatment", self.treatment(t)))
+                said.append(("treatment", t, self.treatment(t)))
             if not self.case.treatments:
-                said.append(("treatment", "no treatment on record"))
+                said.append(("treatment", None, "no treatment on record"))
         if wanted & {"imaging", "imaging_result", "imaging_available", "imaging_level", "imaging_grade",
                      "imaging_cobb", "imaging_contrast"}:
             for i in range(len(self.case.prior_imaging)):
-                said.append(("imaging", self.imaging(i)))
+                said.append(("imaging", i, self.imaging(i)))
             if not self.case.prior_imaging:
-                said.append(("imaging", "no imaging on record"))
+                said.append(("imaging", None, "no imaging on record"))
         if wanted & {"finding", "finding_day", "finding_level", "finding_side"}:
             findings = self.case.findings
             if findings:
-                said.append(("finding", "documented: " + "; ".join(
+                said.append(("finding", None, "documented: " + "; ".join(
                     lower_first(term_words(f.term)) + (f" ({f.date})" if f.date else "") for f in findings)))
             else:
-                said.append(("finding", "no finding documented"))
+                said.append(("finding", None, "no finding documented"))
         if "pain_score" in wanted:
             scores = self.case.pain_scores
-            said.append(("pain_score", "pain " + ", ".join(f"VAS {s.vas}/10 on {s.date}" for s in scores)
+            said.append(("pain_score", None, "pain " + ", ".join(f"VAS {s.vas}/10 on {s.date}" for s in scores)
                          if scores else "no pain score on record"))
         if "age" in wanted:
-            said.append(("age", f"age {self.case.age_years()}"))
+            said.append(("age", None, f"age {self.case.age_years()}"))
         if "sex" in wanted:
-            said.append(("sex", f"sex {self.case.patient.sex}"))
+            said.append(("sex", None, f"sex {self.case.patient.sex}"))
         if wanted & {"onset", "changed"}:
             episode = self.case.episode
             parts = [f"onset {date_ago(episode.onset, self.request)}" if episode.onset else "no onset on record"]
             if episode.changed:
                 parts.append(f"changed {episode.changed}")
-            said.append(("onset", "episode " + ", ".join(parts)))
+            said.append(("onset", None, "episode " + ", ".join(parts)))
         if wanted & {"condition", "region"}:
             episode = self.case.episode
-            said.append(("condition", f"presenting with {words(episode.condition.value)} "
+            said.append(("condition", None, f"presenting with {words(episode.condition.value)} "
                                       f"({and_list([words(r, REGION) for r in episode.regions])})"))
         if wanted & {"trauma", "trauma_factor", "trauma_region", "trauma_fall_feet", "trauma_fall_stairs"}:
-            for trauma in self.case.trauma:
+            for t, trauma in enumerate(self.case.trauma):
                 extra = [f"{trauma.fall_height_feet} ft" if trauma.fall_height_feet is not None else "",
                          f"{trauma.fall_stairs} stairs" if trauma.fall_stairs is not None else ""]
-                said.append(("trauma", f"trauma {trauma.date}: {and_list([words(m) for m in trauma.mechanism])}"
+                said.append(("trauma", t, f"trauma {trauma.date}: {and_list([words(m) for m in trauma.mechanism])}"
                              + "".join(f", {e}" for e in extra if e)))
             if not self.case.trauma:
-                said.append(("trauma", "no trauma on record"))
+                said.append(("trauma", None, "no trauma on record"))
         if wanted & {"procedure", "procedure_region", "procedure_anterior", "procedure_approach",
                      "procedure_revision", "procedure_level", "procedure_hours"}:
-            for procedure in self.case.procedures:
+            for n, procedure in enumerate(self.case.procedures):
                 what = words(procedure.kind) + (" (revision)" if procedure.revision else "")
                 where = f" {words(procedure.region, REGION)}" if procedure.region else ""
-                said.append(("procedure", f"{what}{where} on {date_ago(procedure.date, self.request)}"))
+                said.append(("procedure", n, f"{what}{where} on {date_ago(procedure.date, self.request)}"))
             if not self.case.procedures:
-                said.append(("procedure", "no procedure on record"))
+                said.append(("procedure", None, "no procedure on record"))
         if wanted & {"implant", "implant_mri_conditional"}:
-            for implant in self.case.implants:
-                said.append(("implant", f"{words(implant.kind)}"
+            for n, implant in enumerate(self.case.implants):
+                said.append(("implant", n, f"{words(implant.kind)}"
                              + (" (MRI conditional)" if implant.mri_conditional else " (not MRI conditional)")))
             if not self.case.implants:
-                said.append(("implant", "no implant on record"))
+                said.append(("implant", None, "no implant on record"))
         if wanted & {"plan", "plan_region", "plan_level", "plan_approved"}:
             for plan in self.case.plans:
-                said.append(("plan", f"planned {words(plan.kind)}"
+                said.append(("plan", None, f"planned {words(plan.kind)}"
                              + (f" ({words(plan.region, REGION)}{' ' + plan.level if plan.level else ''})"
                                 if plan.region else "")))
             if not self.case.plans:
-                said.append(("plan", "no planned procedure on record"))
+                said.append(("plan", None, "no planned procedure on record"))
         if "requester" in wanted:
             requester = self.case.request.requester
-            said.append(("requester", f"requested by the {words(requester.value, REQUESTER)}"
+            said.append(("requester", None, f"requested by the {words(requester.value, REQUESTER)}"
                          if requester else "requester not stated"))
         if "purpose" in wanted:
-            said.append(("purpose", f"purpose: {words(self.case.request.purpose.value, PURPOSE)}"))
+            said.append(("purpose", None, f"purpose: {words(self.case.request.purpose.value, PURPOSE)}"))
         if wanted & {"technique", "study_technique"}:
             techniques = sorted({t.value for _, t in self.case.request.study_techniques()})
             if techniques:
-                said.append(("technique", "technique: " + and_list([words(t) for t in techniques])))
+                said.append(("technique", None, "technique: " + and_list([words(t) for t in techniques])))
         if "requested" in wanted:
-            said.append(("requested", "requested: " + ", ".join(self.case.request.codes)))
+            said.append(("requested", None, "requested: " + ", ".join(self.case.request.codes)))
         return said
 
     def evaluation(self, e: int, exam: bool = False) -> str:
@@ -369,7 +370,7 @@ def _reason_says(reason: Reason, section_of_pathway: str, description: str = "")
     if reason.kind == "met":
         return f"{reason.section} supports it: {words_} ({reason.criterion}); every condition holds."
     if reason.kind == "unmet":
-        return f"{section_of_pathway} requires {words_} ({reason.criterion}), which the record does not show."
+        return f"{section_of_pathway} requires {words_} ({reason.criterion}): not met."
     if reason.kind == "excluded":
         return f"{reason.section} rules the study out: {words_} ({reason.criterion})."
     if reason.kind == "not_indicated":
@@ -383,6 +384,15 @@ def _reason_says(reason: Reason, section_of_pathway: str, description: str = "")
     if reason.kind == "no_pathway":
         return "No section of the guideline names this study among those it supports."
     return f"{reason.section} {reason.criterion}: {words_}"
+
+
+def unmet_leaf_says(reason: Reason, section_of_pathway: str, leaf: str, leaf_section: str, leaf_text: str,
+                    leaf_label: bool) -> str:
+    """An unmet condition decided by one leaf below it: the condition, then the leaf that fails."""
+    if leaf_text[:30] and leaf_text[:30] in reason.text:  # the condition says it already
+        return f"{section_of_pathway} requires {quote(reason.text, reason.label, 150)} ({reason.criterion}; {leaf}): not met."
+    return (f"{section_of_pathway} requires {quote(reason.text, reason.label, 80)} ({reason.criterion}); "
+            f"not met: {leaf_section} {quote(leaf_text, leaf_label, 110)} ({leaf}).").replace(".\u201d.", ".\u201d")
 
 
 def out_of_scope_says(scopes: Sequence[Reason], presenting: str) -> str:

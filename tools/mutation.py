@@ -209,7 +209,8 @@ def _guarded(rule_text: str, literals: list[tuple[bool, int]]) -> str:
     [rule] = rules
     location = rule.location
     extra = [ast.Literal(location, ast.Sign.NoSign if active else ast.Sign.Negation,
-                         ast.SymbolicAtom(ast.Function(location, ACTIVE, [ast.SymbolicTerm(location, clingo.Number(k))], 0)))
+                         ast.SymbolicAtom(ast.Function(location, ACTIVE,
+                                                       [ast.SymbolicTerm(location, clingo.Number(k))], 0)))
              for active, k in literals]
     return str(rule.update(body=[*rule.body, *extra]))
 

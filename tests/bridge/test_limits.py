@@ -183,7 +183,7 @@ def test_deep_yaml_and_recursive_aliases_are_one_error():
 
 
 BOMB = "a: &a [" + ",".join(['"lol"'] * 9) + "]\n" + "".join(
-    f"{n}: &{n} [{','.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+    f"{n}: &{n} [{','.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
 
 
 def test_a_yaml_alias_bomb_is_refused_before_it_is_built(tmp_path):
@@ -259,7 +259,8 @@ MIXED = jsonl(line("a"), b'{"request": "\xff\xfe"}', line("b"), b"[" * 5000 + b"
               line("c", request__time="12:00:00+02:00"), line("d").replace(b', "patient"', b',\r"patient"'),
               b"", b"   ", line("e"))
 MIXED_EXPECTED = ["a", "not UTF-8 text (byte 14 is 0xff)", "b", f"nested more than {MAX_DEPTH} levels deep",
-                  "request.time: give a local time without a UTC offset, the request's own clock (got '12:00:00+02:00')",
+                  "request.time: give a local time without a UTC offset, the request's own clock "
+                  "(got '12:00:00+02:00')",
                   "d", "e"]
 
 

@@ -1,4 +1,5 @@
-"""spinekb.explain: why / why not / what would change it, as text and as a graph, and the CLI.
+"""spinekb.explain: the derivation graph (why / why not, condition by condition) as text and as a
+picture, the structured explanation on top of it, and the CLI.
 
 The cases are the SP-5.1 base case of tests/kb/sp5_1.yaml (approved for 72148) and variants of
 it. Every assertion is about what the solver decided, as the explanation must report it.
@@ -16,8 +17,9 @@ from click.testing import CliRunner
 
 from spinekb.bridge.models import Case
 from spinekb.cli.main import main
-from spinekb.explain import (GraphvizMissing, UnknownStudy, explain_study, render_dot,
+from spinekb.explain import (GraphvizMissing, UnknownStudy, explain_result, render_dot,
                              render_text, write_explanation, write_graph)
+from spinekb.explain.build import explain_study
 
 BASE = yaml.safe_load((Path(__file__).parents[1] / "kb" / "sp5_1.yaml").read_text())["base"]
 #: The face-to-face visit moved from day -60 to day -61: SP-5.1 c2 fails, nothing else does.
@@ -182,10 +184,45 @@ def test_missing_dot_writes_dot_file_and_says_how_to_install(approval, tmp_path,
 
 
 def test_cli_denial_text(case_file):
-    """spinekb explain CASE --study CPT prints the why-not text, exit 0."""
+    """spinekb explain CASE --study CPT prints the answer first: the decision and its kind, the
+    unmet condition with its section and words, and what would change it with a date; exit 0."""
     result = CliRunner().invoke(main, ["explain", case_file(LATE_VISIT), "--study", "72148"])
     assert result.exit_code == 0, result.output
-    assert "The case would need: SP-5.1 sp5_1_c2" in result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "DENIED (not yet): CPT 72148 MRI Lumbar without contrast"
+    assert "SP-5.1 requires" in result.output and "(sp5_1_c2; sp1_0_face_to_face_60d)" in result.output
+    assert "in-person initial evaluation 2024-03-01 (61 days before the request)" in result.output
+    assert "see the patient in person on or after 2024-03-02" in result.output.lower()
+
+
+def test_cli_what_if_detail_and_json(case_file):
+    """--what-if names the criterion each edit meets; --detail adds every candidate pathway;
+    --format json is one object with the explanation's fields."""
+    path = case_file(LATE_VISIT)
+    what_if = CliRunner().invoke(main, ["explain", path, "--what-if"])
+    assert what_if.exit_code == 0 and "[meets SP-5.1 sp5_1_c2:" in what_if.output
+    detail = CliRunner().invoke(main, ["explain", path, "--detail"])
+    assert detail.exit_code == 0 and "Every candidate pathway, condition by condition" in detail.output
+    data = json.loads(CliRunner().invoke(main, ["explain", path, "--format", "json"]).output)
+    assert data["denial_kind"] == "not_yet" and data["what_if"][0]["edits"][0]["action"] == "evaluate"
+    assert data["what_if"][0]["edits"][0]["date"] == "2024-03-02"
+    assert data["answer"][0]["criterion"] == "sp5_1_c2"
+
+
+def test_cli_json_of_every_requested_study_is_an_array(case_file):
+    """--format json without --study on a case requesting two studies: an array, one per study."""
+    result = CliRunner().invoke(main, ["explain", case_file({"request": {"cpt": ["72148", "72131"]}}),
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert [x["cpt"] for x in json.loads(result.output)] == ["72148", "72131"]
+
+
+def test_cli_schema_explanation():
+    """spinekb schema --explanation prints the JSON Schema of an explanation."""
+    result = CliRunner().invoke(main, ["schema", "--explanation"])
+    schema = json.loads(result.output)
+    assert result.exit_code == 0 and schema["title"] == "spinekb explanation"
+    assert {"answer", "what_if", "documentation_needed", "denial_kind", "pathways"} <= set(schema["properties"])
 
 
 def test_cli_png(case_file, tmp_path):

@@ -3,6 +3,7 @@ and its one shared grounding gives the same verdicts as one grounding per mutant
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ def mutation():
     spec = importlib.util.spec_from_file_location("spinekb_mutation_tool", TOOL)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
+    sys.modules[spec.name] = module  # dataclasses and worker processes look the module up by name
     spec.loader.exec_module(module)
     return module
 
