@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    := out
 
-.PHONY: demo test lint env graphviz bench bench-load fhir-examples serve clean
+.PHONY: demo test lint env graphviz browser bench bench-load fhir-examples serve clean
 
 $(BIN)/spinekb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ graphviz:
 
 env: $(BIN)/spinekb graphviz
 
+# The browser tests (tests/browser) drive Debian's chromium through chromium-driver (Selenium);
+# without them those tests skip with a message saying so.
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
+	  echo "installing chromium and chromium-driver (browser tests)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null \
+	  || echo "could not install chromium: the browser tests will be skipped"; }
+
 demo: env
 	@mkdir -p $(OUT)
 	$(BIN)/spinekb evaluate examples/cases
@@ -32,7 +41,7 @@ demo: env
 	@echo "why not (text): $(OUT)/denied-no-trial.txt"
 	@echo "explanation graph: $(OUT)/denied-no-trial.svg and $(OUT)/denied-no-trial.png"
 
-test: env
+test: env browser
 	$(BIN)/python -m pytest
 
 # Issue 9. tests/explain/golden/: every example's explanation (text and JSON), regenerated; prints

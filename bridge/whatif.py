@@ -409,6 +409,10 @@ def apply_edits(case: Case, edits: EditSet | Iterable[Edit]) -> Case:
     origin = case.request.date
     resubmit = next((e.date for e in items if e.action == "resubmit" and e.date), None)
     request_date = resubmit or origin
+    for edit in items:  # a treatment continued or started runs until the resubmission: none, no edit
+        if edit.action in ("continue_treatment", "start_treatment") and (resubmit is None or edit.date != resubmit):
+            raise ValueError(f"{edit.action} runs until the resubmission day; the edits resubmit "
+                             f"{resubmit or 'never'}")
     continued = {e.treatment for e in items if e.action == "continue_treatment"}
     if resubmit:
         data["request"]["date"] = resubmit.isoformat()
@@ -426,7 +430,8 @@ def apply_edits(case: Case, edits: EditSet | Iterable[Edit]) -> Case:
         elif edit.action == "obtain_imaging":
             data.setdefault("prior_imaging", []).append({
                 "modality": edit.modality, "region": edit.region, "date": _iso(edit.date),
-                "result": [edit.result], "available": True})
+                "result": [edit.result], "available": True,
+                "contrast": "without_and_with" if edit.modality == "mri" else "none"})
         elif edit.action == "state_purpose":
             data["request"]["purpose"] = edit.purpose
         elif edit.action == "evaluate":

@@ -435,51 +435,65 @@ def case_from_facts(facts: Iterable[Symbol], case_id: str = "witness") -> dict[s
         findings.append(finding)
     if findings:
         case["findings"] = findings
-    if rows.get("trauma"):
-        ((_, day),) = rows["trauma"][:1]
-        trauma: dict[str, Any] = {"date": _date(day), "mechanism": sorted(f for _, f in rows.get("trauma_factor", [])),
-                                  "regions": sorted(r for _, r in rows.get("trauma_region", []))}
-        if rows.get("trauma_fall_feet"):
-            trauma["fall_height_feet"] = rows["trauma_fall_feet"][0][1]
-        if rows.get("trauma_fall_stairs"):
-            trauma["fall_stairs"] = rows["trauma_fall_stairs"][0][1]
-        case["trauma"] = [{k: v for k, v in trauma.items() if v != []}]
-    if rows.get("treatment"):
-        _, kind, start, end = rows["treatment"][0]
+    def of(name: str, index: Any) -> list[tuple[Any, ...]]:
+        """The rows of ``name`` about item ``index``, without the index."""
+        return [row[1:] for row in rows.get(name, []) if row[0] == index]
+
+    traumas = []
+    for t, day in sorted(rows.get("trauma", [])):
+        trauma: dict[str, Any] = {"date": _date(day), "mechanism": sorted(f for (f,) in of("trauma_factor", t)),
+                                  "regions": sorted(r for (r,) in of("trauma_region", t))}
+        for name, key in (("trauma_fall_feet", "fall_height_feet"), ("trauma_fall_stairs", "fall_stairs")):
+            if of(name, t):
+                trauma[key] = of(name, t)[0][0]
+        traumas.append({k: v for k, v in trauma.items() if v != []})
+    if traumas:
+        case["trauma"] = traumas
+    treatments = []
+    for t, kind, start, end in sorted(rows.get("treatment", [])):
         treatment: dict[str, Any] = {"kind": kind, "start": _date(start)}
-        if not rows.get("treatment_ongoing"):
+        if not of("treatment_ongoing", t):
             treatment["end"] = _date(end)
-        if rows.get("treatment_outcome"):
-            treatment["outcome"] = rows["treatment_outcome"][0][1]
-        if rows.get("treatment_self_directed"):
+        if of("treatment_outcome", t):
+            treatment["outcome"] = of("treatment_outcome", t)[0][0]
+        if of("treatment_self_directed", t):
             treatment["directed_by"] = "self"
-        case["treatments"] = [treatment]
+        treatments.append(treatment)
+    if treatments:
+        case["treatments"] = treatments
     if rows.get("pain_score"):
-        case["pain_scores"] = [{"date": _date(d), "vas": v} for d, v in rows["pain_score"]]
-    if rows.get("imaging"):
-        _, modality, region, day = rows["imaging"][0]
+        case["pain_scores"] = [{"date": _date(d), "vas": v} for d, v in sorted(rows["pain_score"])]
+    studies = []
+    for i, modality, region, day in sorted(rows.get("imaging", [])):
+        contrast = of("imaging_contrast", i)
         study: dict[str, Any] = {"modality": modality, "region": region, "date": _date(day),
-                                 "contrast": one("imaging_contrast") and rows["imaging_contrast"][0][1] or "none",
-                                 "result": sorted(r for _, r in rows.get("imaging_result", [])),
-                                 "available": bool(rows.get("imaging_available"))}
-        if rows.get("imaging_grade"):
-            study["grade"] = rows["imaging_grade"][0][1]
-        if rows.get("imaging_cobb"):
-            study["cobb_angle"] = rows["imaging_cobb"][0][1]
-        case["prior_imaging"] = [study]
-    if rows.get("implant"):
-        case["implants"] = [{"kind": rows["implant"][0][1],
-                             "mri_conditional": bool(rows.get("implant_mri_conditional"))}]
-    if rows.get("procedure"):
-        _, kind, day = rows["procedure"][0]
+                                 "contrast": contrast[0][0] if contrast else "none",
+                                 "result": sorted(r for (r,) in of("imaging_result", i)),
+                                 "available": bool(of("imaging_available", i))}
+        for name, key in (("imaging_grade", "grade"), ("imaging_cobb", "cobb_angle")):
+            if of(name, i):
+                study[key] = of(name, i)[0][0]
+        studies.append(study)
+    if studies:
+        case["prior_imaging"] = studies
+    implants = [{"kind": kind, "mri_conditional": bool(of("implant_mri_conditional", i))}
+                for i, kind in sorted(rows.get("implant", []))]
+    if implants:
+        case["implants"] = implants
+    procedures = []
+    for i, kind, day in sorted(rows.get("procedure", [])):
         procedure: dict[str, Any] = {"kind": kind, "date": _date(day)}
-        if rows.get("procedure_region"):
-            procedure["region"] = rows["procedure_region"][0][1]
-        if rows.get("procedure_approach"):
-            procedure["approach"] = rows["procedure_approach"][0][1]
-        if rows.get("procedure_revision"):
+        if of("procedure_region", i):
+            procedure["region"] = of("procedure_region", i)[0][0]
+        if of("procedure_approach", i):
+            procedure["approach"] = of("procedure_approach", i)[0][0]
+        elif of("procedure_anterior", i):
+            procedure["anterior"] = True
+        if of("procedure_revision", i):
             procedure["revision"] = True
-        case["procedures"] = [procedure]
+        procedures.append(procedure)
+    if procedures:
+        case["procedures"] = procedures
     plans = []
     for (kind,) in sorted(rows.get("plan", [])):
         plan: dict[str, Any] = {"kind": kind}

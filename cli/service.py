@@ -60,7 +60,7 @@ from spinekb.bridge.loading import Loaded, describe, validate_json
 from spinekb.bridge.models import Case
 from spinekb.bridge.records import CaseResult, Decided
 from spinekb.explain.build import UnknownStudy, explain_result
-from spinekb.explain.cards import coverage_information, missing_card, study_card
+from spinekb.explain.cards import CRD_COVERAGE_INFORMATION, coverage_information, missing_card, study_card
 from spinekb.explain.output import PictureUnavailable, explanation_data, render_picture
 from spinekb.explain.text import render_text
 from spinekb.kb import kb_version
@@ -595,8 +595,9 @@ def create_app(max_body_bytes: int | None = None, public_url: str | None = None,
             card = study_card(study, decided.record.kb_version, f"{base}/explanations/{assertion}",
                               uuid=_card_uuid(hook, study.cpt))
             cards.append(card)
-            actions.append(_update(order, coverage_information(
-                study, assertion, today, _coverage_reference(resources, order))))
+            if assertion not in _assertions_on(order):  # CRD: no update unless something is new
+                actions.append(_update(order, coverage_information(
+                    study, assertion, today, _coverage_reference(resources, order))))
         answer: dict[str, Any] = {"cards": cards, "systemActions": actions}
         return answer
 
@@ -659,6 +660,17 @@ def hook_request(bundle: dict[str, Any], hook: str = "order-sign", hook_instance
                                     "entry": [{"resource": o} for o in orders]}},
         "prefetch": prefetch,
     }
+
+
+def _assertions_on(order: dict[str, Any]) -> set[str]:
+    """The coverage-assertion ids of the CRD coverage-information extensions an order carries."""
+    found = set()
+    for extension in order.get("extension") or []:
+        if isinstance(extension, dict) and extension.get("url") == CRD_COVERAGE_INFORMATION:
+            for part in extension.get("extension") or []:
+                if isinstance(part, dict) and part.get("url") == "coverage-assertion-id":
+                    found.add(str(part.get("valueString")))
+    return found
 
 
 def _update(order: dict[str, Any], extension: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ every bar carries its number, so a chart reads on paper too.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 #: approved / denied, and one colour for single-series charts
@@ -46,5 +47,11 @@ def _svg(spec: dict[str, object]) -> str:
     import vl_convert
 
     svg = vl_convert.vegalite_to_svg(spec)
-    # the page gives the chart its size; the viewBox keeps it sharp when printed or zoomed
-    return svg.replace('class="marks"', 'class="marks chart" role="img" focusable="false"', 1)
+    # The chart is one picture to assistive technology: its figure's caption names it and the
+    # table beside it gives its numbers. Vega's inner ARIA roles (graphics-object ...) are not
+    # valid ARIA, so they go.
+    svg = _INNER_ARIA.sub("", svg)
+    return svg.replace('class="marks"', 'class="marks chart" role="img" aria-hidden="true" focusable="false"', 1)
+
+
+_INNER_ARIA = re.compile(r'\s(?:role|aria-roledescription|aria-label)="[^"]*"')

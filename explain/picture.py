@@ -144,10 +144,14 @@ def _build(x: StudyExplanation, max_leaves: int, with_facts: bool, max_sections:
     shown_pathways = [q for q in x.pathways if (q.met and x.decision == "approved") or q.closest][:2]
     for pathway in shown_pathways:
         style = "pathway_met" if pathway.met else "pathway_unmet"
-        key = criterion_node(pathway.pathway, pathway.section, pathway.text, style, "\u2713 " if pathway.met else "\u2717 ")
+        mark = "\u2713 " if pathway.met else "\u2717 "
+        key = criterion_node(pathway.pathway, pathway.section, pathway.text, style, mark)
         p.link(root, key, "satisfied" if pathway.met else "failed",
                ("supported by" if x.decision == "approved" else "holds, yet ruled out") if pathway.met
                else "closest pathway")
+        carried = reasons.get(pathway.pathway)
+        if carried is not None and carried.kind == "met":  # an approval: the facts that carried it
+            facts_node(key, [f.says for f in carried.facts], [t for f in carried.facts for t in f.facts])
         for condition in pathway.conditions:
             met_ok = condition.met != (condition.how == "none of")
             reason = reasons.get(condition.criterion)
@@ -272,7 +276,8 @@ def _legend(picture: Picture) -> str:
     rows = ['<TR><TD COLSPAN="2"><B>Legend</B></TD></TR>']
     for style in used_nodes:
         attrs, words = NODE_STYLES[style]
-        rows.append(f'<TR><TD BGCOLOR="{attrs.get("fillcolor", "white")}" BORDER="1" COLOR="{attrs.get("color", GREY)}">'
+        fill, border = attrs.get("fillcolor", "white"), attrs.get("color", GREY)
+        rows.append(f'<TR><TD BGCOLOR="{fill}" BORDER="1" COLOR="{border}">'
                     f'{html.escape(attrs["shape"])}</TD><TD ALIGN="LEFT">{html.escape(words)}</TD></TR>')
     glyph = {"solid": "\u2501\u2501\u2501", "dashed": "\u254d\u254d\u254d", "dotted": "\u2508\u2508\u2508",
              "bold": "\u2501\u2501\u2501"}

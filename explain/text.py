@@ -231,7 +231,8 @@ def what_if_lines(x: StudyExplanation, full: bool = False) -> list[str]:
         return []
     count = len(x.what_if)
     size = len(x.what_if[0].edits)
-    head = (f"What would change it (computed by clingo: {'the smallest set' if count == 1 else f'{count} smallest sets'}"
+    sets = "the smallest set" if count == 1 else f"{count} smallest sets"
+    head = (f"What would change it (computed by clingo: {sets}"
             f" of {size} change{'s' if size != 1 else ''}):")
     lines = [head]
     for n, edit_set in enumerate(x.what_if, 1):

@@ -142,7 +142,7 @@ class CaseWords:
                      "sensory_loss", "sign", "progression"}:
             exam = bool(wanted & {"muscle_grade", "reflex_grade", "sensory_loss", "sign", "progression"})
             evaluations = self.case.evaluations
-            for e, evaluation in enumerate(evaluations):
+            for e in range(len(evaluations)):
                 said.append(("evaluation", e, self.evaluation(e, exam)))
             if not evaluations:
                 said.append(("evaluation", None, "no evaluation on record"))
@@ -228,7 +228,8 @@ class CaseWords:
     def evaluation(self, e: int, exam: bool = False) -> str:
         """``in-person initial evaluation 2024-04-04 (27 days before the request)[: outcome][; exam]``."""
         evaluation = self.case.evaluations[e]
-        text = f"{words(evaluation.mode, MODE)} {words(evaluation.kind, KIND)} {date_ago(evaluation.date, self.request)}"
+        when = date_ago(evaluation.date, self.request)
+        text = f"{words(evaluation.mode, MODE)} {words(evaluation.kind, KIND)} {when}"
         if evaluation.outcome:
             text += f": {words(evaluation.outcome)}"
         if exam:
@@ -251,7 +252,8 @@ class CaseWords:
         treatment = self.case.treatments[t]
         end = treatment.end or self.request
         text = (f"{words(treatment.kind, TREATMENT)} {treatment.start} to "
-                f"{treatment.end if treatment.end else 'the request (ongoing)'} ({days_between(treatment.start, end)} days)")
+                f"{treatment.end if treatment.end else 'the request (ongoing)'} "
+                f"({days_between(treatment.start, end)} days)")
         if treatment.directed_by == "self":
             text += ", self-directed"
         if treatment.outcome:
@@ -285,8 +287,11 @@ def edit_words(edit: Edit, case: Case) -> str:
         return (f"make the report of the {words(study.modality, MODALITY)} of the {words(study.region, REGION)} "
                 f"of {study.date} available to the requesting provider")
     if edit.action == "obtain_imaging":
-        return (f"have {words(edit.modality or '', MODALITY)} of the {words(edit.region or '', REGION)} taken on or "
-                f"after {edit.date}, results available to the requesting provider"
+        contrast = " without and with contrast" if edit.modality == "mri" else ""
+        article = "an " if edit.modality == "mri" else ""
+        study = f"{article}{words(edit.modality or '', MODALITY)} of the {words(edit.region or '', REGION)}{contrast}"
+        return (f"have {study} "
+                f"taken on or after {edit.date}, results available to the requesting provider"
                 f" ({words(edit.result or '')} would do)")
     if edit.action == "state_purpose":
         return f"document that the studies are needed for {words(edit.purpose or '', PURPOSE)}"
@@ -351,9 +356,12 @@ def question_words(edit: Edit, case: Case) -> str:
         return (f"Is the report of the {words(study.modality, MODALITY)} of the {words(study.region, REGION)} "
                 f"of {study.date} available to the requesting provider?")
     if edit.action == "obtain_imaging":
-        return (f"Are {words(edit.modality or '', MODALITY)} of the {words(edit.region or '', REGION)}, taken on or "
-                f"after {edit.date}, available to the requesting provider, and what do they show "
-                f"({words(edit.result or '')} would do)?")
+        study = f"{words(edit.modality or '', MODALITY)} of the {words(edit.region or '', REGION)}"
+        if edit.modality == "xray":
+            return (f"Are {study}, taken on or after {edit.date}, available to the requesting provider, and what "
+                    f"do they show ({words(edit.result or '')} would do)?")
+        return (f"Is an {study} without and with contrast, taken on or after {edit.date}, available to the "
+                f"requesting provider, and does it show {words(edit.result or '')}?")
     if edit.action == "state_purpose":
         return f"Are the studies needed together for {words(edit.purpose or '', PURPOSE)}?"
     return edit_words(edit, case)[:1].upper() + edit_words(edit, case)[1:] + "?"
@@ -390,7 +398,8 @@ def unmet_leaf_says(reason: Reason, section_of_pathway: str, leaf: str, leaf_sec
                     leaf_label: bool) -> str:
     """An unmet condition decided by one leaf below it: the condition, then the leaf that fails."""
     if leaf_text[:30] and leaf_text[:30] in reason.text:  # the condition says it already
-        return f"{section_of_pathway} requires {quote(reason.text, reason.label, 150)} ({reason.criterion}; {leaf}): not met."
+        words_ = quote(reason.text, reason.label, 150)
+        return f"{section_of_pathway} requires {words_} ({reason.criterion}; {leaf}): not met."
     return (f"{section_of_pathway} requires {quote(reason.text, reason.label, 80)} ({reason.criterion}); "
             f"not met: {leaf_section} {quote(leaf_text, leaf_label, 110)} ({leaf}).").replace(".\u201d.", ".\u201d")
 

@@ -310,3 +310,51 @@ def test_the_engine_process_is_replaced_and_decides_alike_and_survives_a_crash()
         assert asyncio.run(decide()) == records[0]
     finally:
         decider.close()
+
+
+def test_the_readmes_cds_hooks_example_is_current_and_answered(client):
+    """examples/cds-hooks/order-sign-denied-no-trial.json is hook_request() of its Bundle (the
+    README quotes it and its answer)."""
+    path = ROOT / "examples" / "cds-hooks" / "order-sign-denied-no-trial.json"
+    call = json.loads(path.read_text(encoding="utf-8"))
+    assert call == hook_request(_bundle(A4), hook_instance=call["hookInstance"])
+    body = client.post("/cds-services/spinekb-order-sign", json=call).json()
+    assert body["cards"][0]["summary"].startswith("CPT 72148 MRI Lumbar without contrast: guideline criteria not")
+    assert _values(body["systemActions"][0]["resource"], "covered") == ["conditional"]
+
+
+#: Da Vinci CRD STU2 invariants of ext-coverage-information, as the IG states them (FHIRPath).
+CRD_INVARIANTS = {
+    "crd-ci-q2": "extension.where(url = 'covered' and value != 'not-covered').exists() "
+                 "implies extension.where(url = 'pa-needed').exists()",
+    "crd-ci-q2 (2.1)": "extension.where(url = 'covered' and value = 'not-covered').exists() "
+                       "implies extension.where(url = 'pa-needed').exists().not()",
+    "crd-ci-q3": "extension.where(url = 'info-needed').exists() implies extension.where((url = 'covered' "
+                 "or url = 'pa-needed' or url = 'doc-needed') and value = 'conditional').count() >= 1",
+    "coverage, date and assertion id": "extension.where(url = 'coverage').exists() and "
+                                       "extension.where(url = 'date').exists() and "
+                                       "extension.where(url = 'coverage-assertion-id').exists()",
+}
+
+
+@pytest.mark.parametrize("name", [A1, A3, A4])
+def test_the_system_action_is_a_valid_fhir_servicerequest_meeting_the_crd_invariants(client, name):
+    from fhir.resources.R4B.servicerequest import ServiceRequest
+
+    answer = client.post("/cds-services/spinekb-order-sign", json=hook_request(_bundle(name))).json()
+    update = answer["systemActions"][0]
+    ServiceRequest.model_validate(update["resource"])  # raises on invalid FHIR
+    (extension,) = [e for e in update["resource"]["extension"] if e["url"] == CRD_COVERAGE_INFORMATION]
+    for invariant, expression in CRD_INVARIANTS.items():
+        assert fhirpath(extension, expression, model=FHIR_R4) == [True], invariant
+
+
+def test_an_order_already_carrying_this_assertion_gets_no_second_update(client):
+    """CRD: a service does not send a system action unless something is new. The assertion id is
+    a digest of the rules, the case and the study, so an order the EHR updated is recognised."""
+    first = client.post("/cds-services/spinekb-order-sign", json=hook_request(_bundle(A4))).json()
+    updated = first["systemActions"][0]["resource"]
+    again = hook_request(_bundle(A4))
+    again["context"]["draftOrders"]["entry"][0]["resource"] = updated
+    answer = client.post("/cds-services/spinekb-order-sign", json=again).json()
+    assert len(answer["cards"]) == 1 and answer["systemActions"] == []

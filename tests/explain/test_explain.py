@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from spinekb.bridge.models import Case
 from spinekb.cli.main import main
-from spinekb.explain import (GraphvizMissing, UnknownStudy, explain_result, render_dot,
+from spinekb.explain import (GraphvizMissing, UnknownStudy, render_dot,
                              render_text, write_explanation, write_graph)
 from spinekb.explain.build import explain_study
 

@@ -37,7 +37,7 @@ def test_answer_first_within_twelve_lines_and_denials_within_forty(examples):
 def test_answer_opens_with_the_decision_and_quotes_the_case_dates(examples):
     """Line 1 is the decision and its kind; every deciding reason names its section; the record's
     own dates appear in the answer of every denial that reads dated facts."""
-    for case, cpt, x in examples:
+    for _case, _cpt, x in examples:
         text = render_text(x)
         first = text.splitlines()[0]
         assert first.startswith("DENIED" if x.decision == "denied" else "APPROVED"), first
@@ -63,7 +63,8 @@ def test_explain_gives_the_deciding_reasons_evaluate_gives(examples, plain_engin
         record = next(s for s in plain_engine.evaluate_one(case).record.studies if s.cpt == cpt)
         wanted = [(r.kind, r.criterion, r.pathway) for r in record.reasons
                   if r.kind in ("excluded", "no_pathway", "unmet", "met")]
-        got = [(r.kind, r.criterion, r.pathway) for r in x.answer if r.kind in ("excluded", "no_pathway", "unmet", "met")]
+        got = [(r.kind, r.criterion, r.pathway) for r in x.answer
+               if r.kind in ("excluded", "no_pathway", "unmet", "met")]
         assert sorted(got, key=str) == sorted(wanted, key=str), (case.request.id, cpt)
         assert x.decision == record.decision
 
