@@ -193,8 +193,9 @@ class WhatIfSolver:
         doc_only = Function("doc_only", [Number(0)])
 
         optimal = self._optimal(ctl, max_sets)
-        sets = tuple(self._detailed(ctl, case, decided, cpt, routes, held, found, edit_atoms, edit_symbols, detail)
-                     for found in optimal)
+        sets = tuple(sorted((self._detailed(ctl, case, decided, cpt, routes, held, found, edit_atoms, edit_symbols,
+                                            detail) for found in optimal),
+                            key=lambda s: [e.model_dump_json() for e in s.edits]))
         documentation: EditSet | None = None
         if sets and not any(s.documentation for s in sets):
             ctl.assign_external(doc_only, True)

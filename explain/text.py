@@ -20,7 +20,7 @@ WIDTH = 100
 #: How long a reading may run in the answer (the whole text is in --detail and the JSON).
 READING_CHARS = 150
 #: How long the case facts of one reason may run in the answer.
-RECORD_CHARS = 190
+RECORD_CHARS = 280
 MET, UNMET, FACT = "✓", "✗", "·"
 _TREE_RELATIONS = ("supported by", "candidate pathway")
 _STATEMENT_RELATIONS = ("rules out", "not indicated", "sends to")
@@ -240,10 +240,18 @@ def what_if_lines(x: StudyExplanation, full: bool = False) -> list[str]:
         if not full:
             lines += _wrap(edit_set.says, lead, " " * len(lead))
             continue
-        lines += _wrap(f"under {edit_set.section} {edit_set.pathway}:", lead, " " * len(lead))
-        for edit in edit_set.edits:
-            meets = f" [meets {edit.section} {edit.criterion}: {quote(edit.text, limit=90)}]" if edit.criterion else ""
-            lines += _wrap(edit.says + meets, " " * len(lead) + "- ", " " * (len(lead) + 4))
+        pad = " " * len(lead)
+        for n_edit, edit in enumerate(edit_set.edits):
+            lines += _wrap(edit.says[:1].upper() + edit.says[1:] + ";", lead if n_edit == 0 else pad, pad + "  ")
+        criteria = list(dict.fromkeys((e.section, e.criterion, e.text) for e in edit_set.edits if e.criterion))
+        for section, criterion, text in criteria:
+            lines += _wrap(f"\u2192 meets {section} {criterion}: {quote(text, limit=110)}", pad, pad + "  ")
+        newly = [q for q in edit_set.newly_met if q != edit_set.pathway and q not in {c for _, c, _ in criteria}]
+        if newly:
+            lines += _wrap(f"  (newly met: {', '.join(newly)})", pad, pad + "  ")
+        lines += _wrap(f"\u2192 approved under {edit_set.section} {edit_set.pathway}"
+                       + (f"; resubmit on or after {edit_set.resubmit}" if edit_set.resubmit else "") + ".",
+                       pad, pad + "  ")
     return lines
 
 

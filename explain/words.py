@@ -138,6 +138,11 @@ class CaseWords:
         procedures and implants), and a "none on record" line for a kind of thing the case lacks."""
         wanted = set(predicates) - {"case"}
         said: list[tuple[str, int | None, str]] = []
+        if wanted & {"treatment", "treatment_outcome", "treatment_self_directed", "treatment_ongoing"}:
+            for t in range(len(self.case.treatments)):
+                said.append(("treatment", t, self.treatment(t)))
+            if not self.case.treatments:
+                said.append(("treatment", None, "no treatment on record"))
         if wanted & {"evaluation", "evaluation_outcome", "evaluation_by", "muscle_grade", "reflex_grade",
                      "sensory_loss", "sign", "progression"}:
             exam = bool(wanted & {"muscle_grade", "reflex_grade", "sensory_loss", "sign", "progression"})
@@ -146,11 +151,6 @@ class CaseWords:
                 said.append(("evaluation", e, self.evaluation(e, exam)))
             if not evaluations:
                 said.append(("evaluation", None, "no evaluation on record"))
-        if wanted & {"treatment", "treatment_outcome", "treatment_self_directed", "treatment_ongoing"}:
-            for t in range(len(self.case.treatments)):
-                said.append(("treatment", t, self.treatment(t)))
-            if not self.case.treatments:
-                said.append(("treatment", None, "no treatment on record"))
         if wanted & {"imaging", "imaging_result", "imaging_available", "imaging_level", "imaging_grade",
                      "imaging_cobb", "imaging_contrast"}:
             for i in range(len(self.case.prior_imaging)):

@@ -78,9 +78,12 @@ def test_load_an_example_decide_zoom_and_decide_again(browser, server, screensho
 def test_a_bad_case_says_why(browser, server):
     """A pasted case that is not valid JSON: one line naming the problem, the text kept for editing."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(server + "/")
     browser.execute_script("document.getElementById('case').value = '{broken'")
     browser.find_element(By.ID, "decide").click()
+    WebDriverWait(browser, 30).until(ready.presence_of_element_located((By.ID, "error")))
     assert browser.find_element(By.ID, "error").text.startswith("error: invalid JSON")
     assert browser.find_element(By.ID, "case").get_attribute("value") == "{broken"
