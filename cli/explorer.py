@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from spinekb.bridge.engine import Engine
 from spinekb.bridge.loading import validate_json
-from spinekb.explain.build import explain_result
+from spinekb.explain import explain_decided, whatif_solver
 from spinekb.explain.explorer import explorer_page, study_view
 from spinekb.kb import kb_dir
 
@@ -52,7 +52,9 @@ def explorer_router(examples: Path | None = None) -> APIRouter:
         with lock:
             engine = state.setdefault("engine", Engine(trace=True))
             decided = engine.evaluate_one(item.case)
-            views = [study_view(explain_result(engine.kb, item.case, decided, cpt)) for cpt in item.case.request.codes]
+            solver = whatif_solver
+            views = [study_view(explain_decided(engine.knowledge, item.case, decided, cpt, solver=solver(engine)))
+                     for cpt in item.case.request.codes]
         return views, ""
 
     def version() -> str:

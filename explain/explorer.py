@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from spinekb.explain.graph import Explanation
+from spinekb.explain.model import StudyExplanation
 from spinekb.explain.output import PictureUnavailable, render_picture
 from spinekb.explain.pages import page_environment, stylesheet
 from spinekb.explain.text import render_text
@@ -27,18 +27,22 @@ class StudyView:
     text: str
     svg: Markup | None
     note: str = ""
+    detail: str = ""
 
 
-def study_view(explanation: Explanation) -> StudyView:
-    """The explorer's view of one explained study: words and (if graphviz is there) the graph."""
+def study_view(explanation: StudyExplanation) -> StudyView:
+    """The explorer's view of one explained study: the answer and every smallest what-if in words,
+    the pathways condition by condition, and (if graphviz is there) the focused graph."""
     try:
-        picture = render_picture(explanation, "svg").decode("utf-8")
+        picture = render_picture(explanation, "svg").decode("utf-8")  # type: ignore[arg-type]
         svg: Markup | None = Markup(picture[picture.find("<svg"):])
         note = ""
     except PictureUnavailable as problem:
         svg, note = None, str(problem)
-    return StudyView(explanation.cpt, explanation.description, explanation.decision, render_text(explanation),
-                     svg, note)
+    answer = render_text(explanation, what_if=True)
+    detail = render_text(explanation, detail=True)
+    return StudyView(explanation.cpt, explanation.description, explanation.decision, answer, svg, note,
+                     detail[len(answer):] if detail.startswith(answer) else detail)
 
 
 def explorer_page(examples: list[str], case_text: str, studies: list[StudyView], error: str = "",
