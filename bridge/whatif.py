@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, cast
 
 import clingo
 from clingo import Function, Number, String, Symbol, SymbolType
@@ -216,7 +216,7 @@ class WhatIfSolver:
         if not routes:
             return "not_supported"
         ctl = self._ground(case, cpt, routes)
-        ctl.configuration.solve.opt_mode = "ignore"
+        _solving(ctl).opt_mode = "ignore"
         ctl.assign_external(Function("doc_only", [Number(0)]), True)
         if ctl.solve().satisfiable:
             return "documentation"
@@ -230,7 +230,7 @@ class WhatIfSolver:
         if not routes:
             return False
         ctl = self._ground(case, cpt, routes)
-        ctl.configuration.solve.opt_mode = "ignore"
+        _solving(ctl).opt_mode = "ignore"
         ctl.assign_external(Function("at_most", [Number(0), Number(max_edits)]), True)
         return bool(ctl.solve().satisfiable)
 
@@ -253,9 +253,9 @@ class WhatIfSolver:
     @staticmethod
     def _optimal(ctl: clingo.Control, max_sets: int) -> list[_Found]:
         """The optimal models, one per distinct edit set (projected on edit/2)."""
-        ctl.configuration.solve.opt_mode = "optN"
-        ctl.configuration.solve.project = "project"
-        ctl.configuration.solve.models = 0
+        _solving(ctl).opt_mode = "optN"
+        _solving(ctl).project = "project"
+        _solving(ctl).models = 0
         found: list[_Found] = []
         with ctl.solve(yield_=True) as handle:
             for model in handle:
@@ -270,11 +270,11 @@ class WhatIfSolver:
                   detail: Symbol) -> EditSet:
         """The edit set with its dates and results: the second pass with the edits fixed."""
         ctl.assign_external(detail, True)
-        ctl.configuration.solve.opt_mode = "opt"
-        ctl.configuration.solve.project = "no"
+        _solving(ctl).opt_mode = "opt"
+        _solving(ctl).project = "no"
         assumptions = [(lit if edit_symbols[lit] in found.edits else -lit) for lit in edit_atoms]
         best: list[_Found] = []
-        with ctl.solve(yield_=True, assumptions=assumptions) as handle:  # type: ignore[arg-type]
+        with ctl.solve(yield_=True, assumptions=assumptions) as handle:
             for model in handle:
                 best[:] = [_read(model)]
         ctl.assign_external(detail, False)
@@ -328,6 +328,11 @@ def with_denial_kinds(solver: WhatIfSolver, case: Case, decided: Decided) -> Dec
                     for study in decided.record.studies)
     decided.record = decided.record.model_copy(update={"studies": studies})
     return decided
+
+
+def _solving(ctl: clingo.Control) -> Any:
+    """The control's solve configuration (``opt_mode``, ``project``, ``models``)."""
+    return cast(Any, ctl.configuration).solve
 
 
 def _routes(decided: Decided, cpt: str) -> tuple[str, ...]:
@@ -399,7 +404,7 @@ def _edit(symbol: Symbol, origin: dt.date, found: _Found) -> Edit:
         fields["cpt"] = args[0].string
     elif action == "resubmit":
         fields["date"] = day(found.shift)
-    return Edit(action=action, documentation=documentation, **fields)  # type: ignore[arg-type]
+    return Edit(action=action, documentation=documentation, **fields)
 
 
 def apply_edits(case: Case, edits: EditSet | Iterable[Edit]) -> Case:

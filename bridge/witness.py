@@ -232,7 +232,7 @@ def generating_program(inputs: frozenset[str], terms: Iterable[str]) -> str:
 def domains_text(inputs: frozenset[str]) -> str:
     """The domains a search covered, in words (for the statement that no witness exists)."""
     generated = sorted(i for i in inputs if i != "case")
-    return ("one case requesting one of the finding's studies and at most one other; purpose, "
+    return ("one case requesting one or two of the finding's studies and at most one other; purpose, "
             f"age ({', '.join(map(str, AGES))}), sex, "
             f"one or two regions and a condition from the case format's values; dates {min(DAYS)} to 0 days "
             f"before the request ({len(DAYS)} values); up to 2 evaluations, 1 treatment, 1 prior study, 1 trauma, "
@@ -250,9 +250,9 @@ def goal_program(check: str, criteria: tuple[str, ...], codes: tuple[str, ...]) 
     if check in ("conflict", "tension", "overridden"):
         lines += [f"w_p({p}).\n" for p in criteria[1:]]
         lines += [f'w_x("{x}").\n' for x in codes]
-        lines.append("1 { requested(0, X) : w_x(X) } 1.\n")
+        lines.append("1 { requested(0, X) : w_x(X) } 2.\n")  # one of the finding's studies, or two
         lines.append("{ requested(0, Y) : cpt(Y, _, _, _, _), not w_x(Y) } 1.\n")  # a study requested beside it
-        lines.append("w_optional(other_study) :- requested(0, Y), not w_x(Y).\n")
+        lines.append("w_optional(study(Y)) :- requested(0, Y).\n")
         if check == "overridden":
             lines.append("w_goal :- requested(0, X), qualifies(0, X, P), w_p(P), w_q(Q), holds(0, Q), "
                          "excludes(Q, X).\n")

@@ -9,6 +9,7 @@ pathways and their conditions from the derivation graph (:mod:`spinekb.explain.b
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from spinekb.bridge.engine import Engine
 from spinekb.bridge.facts import CaseFact, readable_facts
@@ -31,6 +32,7 @@ MAX_FACTS = 4
 #: How deep the JSON's pathway listing unfolds the closest (or supporting) pathways (--detail: all).
 MAX_DEPTH = 2
 _ANSWER_KINDS = ("excluded", "no_pathway", "unmet", "met")
+_HOW: dict[str, Literal["all of", "any of", "none of"]] = {"all": "all of", "any": "any of", "none": "none of"}
 
 
 def whatif_solver(engine: Engine) -> WhatIfSolver:
@@ -289,7 +291,7 @@ class _Builder:
             elif reason.kind == "referral" and reason.target:
                 found.append(Instead(kind="referral", target=reason.target, section=reason.section,
                                      criterion=reason.criterion,
-                                     says=f"{reason.section} sends the case to {reason.target}."))
+                                     says=f"image under {reason.target} ({reason.section} sends the case there)."))
         return tuple(found)
 
     def statements(self) -> tuple[AnswerReason, ...]:
@@ -324,13 +326,13 @@ class _Builder:
             leaf = not self.kb.children(child)
             met = child in self.holds
             relevant = deep and not leaf and child not in seen and (met != (how == "none"))
-            below = ()
+            below: tuple[ConditionStatus, ...] = ()
             if deep and not leaf and child not in seen:
-                below = self.conditions(child, seen | {child}, deep=True, depth=depth + 1)
-                below = tuple(c for c in below if (c.met == met) or how == "none" or not met)
+                found = self.conditions(child, seen | {child}, deep=True, depth=depth + 1)
+                below = tuple(c for c in found if (c.met == met) or how == "none" or not met)
             out.append(ConditionStatus(
                 criterion=child, section=self.kb.section_of(child), text=self.kb.text_of(child),
-                met=met, how={"all": "all of", "any": "any of", "none": "none of"}[how],  # type: ignore[arg-type]
+                met=met, how=_HOW[how],
                 facts=self.leaf_facts(child) if leaf and deep else (),
                 conditions=below if relevant or (deep and not met) else ()))
         return tuple(out)

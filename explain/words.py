@@ -289,8 +289,8 @@ def edit_words(edit: Edit, case: Case) -> str:
     if edit.action == "obtain_imaging":
         contrast = " without and with contrast" if edit.modality == "mri" else ""
         article = "an " if edit.modality == "mri" else ""
-        study = f"{article}{words(edit.modality or '', MODALITY)} of the {words(edit.region or '', REGION)}{contrast}"
-        return (f"have {study} "
+        named = f"{article}{words(edit.modality or '', MODALITY)} of the {words(edit.region or '', REGION)}{contrast}"
+        return (f"have {named} "
                 f"taken on or after {edit.date}, results available to the requesting provider"
                 f" ({words(edit.result or '')} would do)")
     if edit.action == "state_purpose":
@@ -356,11 +356,11 @@ def question_words(edit: Edit, case: Case) -> str:
         return (f"Is the report of the {words(study.modality, MODALITY)} of the {words(study.region, REGION)} "
                 f"of {study.date} available to the requesting provider?")
     if edit.action == "obtain_imaging":
-        study = f"{words(edit.modality or '', MODALITY)} of the {words(edit.region or '', REGION)}"
+        named = f"{words(edit.modality or '', MODALITY)} of the {words(edit.region or '', REGION)}"
         if edit.modality == "xray":
-            return (f"Are {study}, taken on or after {edit.date}, available to the requesting provider, and what "
+            return (f"Are {named}, taken on or after {edit.date}, available to the requesting provider, and what "
                     f"do they show ({words(edit.result or '')} would do)?")
-        return (f"Is an {study} without and with contrast, taken on or after {edit.date}, available to the "
+        return (f"Is an {named} without and with contrast, taken on or after {edit.date}, available to the "
                 f"requesting provider, and does it show {words(edit.result or '')}?")
     if edit.action == "state_purpose":
         return f"Are the studies needed together for {words(edit.purpose or '', PURPOSE)}?"

@@ -203,3 +203,36 @@ def test_evaluate_json_carries_denial_kind_on_every_denied_study():
     for s in studies:
         if s["decision"] == "denied":
             assert s["review_action"] == ("A3" if s["denial_kind"] == "not_supported" else "A4")
+
+
+def test_every_window_of_the_kb_is_named_by_the_what_if_program():
+    """Each window fact of the KB (window/2, sp*_window/2) is named in kb/whatif/whatif.lp, as a
+    wait a resubmission can meet or as a "within" window or age it cannot: a new window needs a
+    decision there (or the what-if would miss the resubmission date it calls for)."""
+    import re
+
+    from spinekb.bridge.whatif import whatif_text
+    from spinekb.kb import kb_files
+
+    text = whatif_text()
+    found = {m.group(1, 2) for path in kb_files()
+             for m in re.finditer(r"^\s*([a-z0-9_]*window)\(([a-z0-9_]+),", path.read_text(), re.M)}
+    assert found
+    missing = [f"{p}({name}, _)" for p, name in sorted(found) if not re.search(rf"\b{name}\b", text)]
+    assert not missing, f"windows the what-if program does not name: {missing}"
+
+
+def test_documentable_and_suspicion_terms_are_vocabulary_terms():
+    """The what-if's lists of documentable findings and suspicions name only real terms."""
+    import clingo
+
+    from spinekb.bridge.whatif import whatif_text
+    from spinekb.kb.vocabulary import vocabulary
+
+    ctl = clingo.Control(["--warn=none"])
+    ctl.add("base", [], whatif_text())  # alone: its facts, no case
+    ctl.ground([("base", [])])
+    named = {str(a.symbol.arguments[0]) for sig in (("documentable", 1), ("suspicion", 1))
+             for a in ctl.symbolic_atoms.by_signature(*sig)}
+    assert len(named) > 40
+    assert named <= set(vocabulary()), sorted(named - set(vocabulary()))
