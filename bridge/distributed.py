@@ -90,6 +90,7 @@ def render_on_cluster(address: str | Any, sources: Iterable[str], render: Render
     from distributed import Client
 
     own = not isinstance(address, Client)
+    client: Any
     try:
         client = Client(address, timeout=timeout, set_as_default=False) if own else address
     except OSError as problem:

@@ -146,8 +146,8 @@ def _stratified_text(text: str, kb: StaticKB, trace: bool) -> str:
             criterion_term = f"{name}({', '.join(args)})" if arity else name
             out.append(f"holds(C, {criterion_term}) :- {FAMILY_PREFIX}{name}({', '.join(['C', *args])}).")
     else:
-        for criterion in sorted(_read_by_role(kb)):
-            out.append(f"holds(C, {criterion}) :- {_atom(criterion, rename.families)}.")
+        for read in sorted(_read_by_role(kb)):
+            out.append(f"holds(C, {read}) :- {_atom(read, rename.families)}.")
     return "\n".join(out) + "\n"
 
 

@@ -43,7 +43,8 @@ class Reason(Record):
         "study at all; out_of_scope: a presentation the study's pathways address and the case does not present."))
     section: Optional[str] = Field(None, description="The guideline section of the criterion, e.g. SP-5.1.")
     criterion: Optional[str] = Field(None, description="The criterion id (kb/), e.g. sp5_1_c3.")
-    pathway: Optional[str] = Field(None, description="The pathway the criterion belongs to (met, unmet, alternative, conflict).")
+    pathway: Optional[str] = Field(
+        None, description="The pathway the criterion belongs to (met, unmet, alternative, conflict).")
     text: str = Field("", description="The guideline's words the criterion encodes (verbatim, unless `label`).")
     label: bool = Field(False, description="The text is words of our own (a heading, a joined list), not a quote.")
     target: Optional[str] = Field(None, description="referral: the section or guideline sent to; "

@@ -212,7 +212,7 @@ class _Comparer:
             or ("?", "")
         flipped = [c for c in mine if c.flipped]
         return CriterionImpact(
-            criterion=change.family, section=section, text=text, status=change.status,  # type: ignore[arg-type]
+            criterion=change.family, section=section, text=text, status=change.status,
             removed=_texts(change.removed), added=_texts(change.added), studies=len(mine),
             cases=len({c.case_id for c in mine}), flipped=len(flipped),
             denied_to_approved=sum(c.after.decision == "approved" for c in flipped),

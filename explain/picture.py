@@ -63,7 +63,7 @@ EDGE_STYLES: dict[str, tuple[dict[str, str], str]] = {
     "rules_out": ({"color": RED, "style": "bold", "penwidth": "2.5"}, "rules out: the criterion excludes the study"),
     "reads": ({"color": BLUE, "style": "solid", "penwidth": "0.8", "arrowhead": "none"}, "reads: case facts of a leaf"),
     "would_meet": ({"color": BLUE, "style": "dashed", "penwidth": "1.4"},
-                   "would meet: the what-if edit makes the condition hold"),
+                   "would meet / lift: the what-if edit makes the condition hold (a rule-out fail)"),
     "not_indicated": ({"color": AMBER, "style": "solid", "penwidth": "1.2"},
                       "not indicated / advises against: the text's statement"),
     "instead": ({"color": PURPLE, "style": "dotted", "penwidth": "1.4"},
@@ -202,7 +202,8 @@ def _build(x: StudyExplanation, max_leaves: int, with_facts: bool, max_sections:
                                                    if edit.criterion else "")))
             target = f"c:{edit.criterion}" if f"c:{edit.criterion}" in p.nodes else \
                 (f"c:{edit_set.pathway}" if f"c:{edit_set.pathway}" in p.nodes else root)
-            p.link(key, target, "would_meet", "would meet")
+            lifts = p.nodes.get(target) is not None and p.nodes[target].style == "exclusion"
+            p.link(key, target, "would_meet", "would lift" if lifts else "would meet")
         if len(x.what_if) > 1:
             key = p.add(PNode("w:more", "note", "", f"{len(x.what_if) - 1} other smallest set(s): --what-if"))
             p.link("w:1", key, "folded")

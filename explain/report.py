@@ -55,7 +55,10 @@ def write_report(lines: Iterable[str], output: str | Path, source: str = "-",
         from spinekb.kb.static import static_kb
         sections = static_kb().sections
     with tempfile.TemporaryFile("w+", encoding="utf-8") as rows:
-        data = read_results(lines, on_denial=lambda denial: rows.write(denial_row(denial, facts) + "\n"))
+        def keep(denial: Denial) -> None:
+            rows.write(denial_row(denial, facts) + "\n")
+
+        data = read_results(lines, on_denial=keep)
         rows.seek(0)
         context = _context(data, source, sections, charts)
         context["diff"] = Markup(diff_section(diff)) if diff else None
@@ -91,7 +94,7 @@ def _context(data: ReportData, source: str, sections: dict[str, str], charts: bo
         figures["cpt"] = _stacked(cpt_rows, "CPT code", lambda r: f"{r['key']} {r['label']}"[:48])
         figures["section"] = _stacked(section_rows, "section", lambda r: f"{r['key']} {r['label']}"[:48])
         if data.denied:
-            figures["deciding"] = bar_chart([(f"{r['criterion']}"[:48], "denials", r["count"])
+            figures["deciding"] = bar_chart([(f"{r['criterion']}"[:48], "denials", r["count"])  # type: ignore[misc]
                                              for r in deciding_rows[:CHART_ROWS]], "criterion", "denied studies",
                                             series=("denials",), colours=(DENIED,))
         if data.has_kinds:

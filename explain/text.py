@@ -238,7 +238,11 @@ def what_if_lines(x: StudyExplanation, full: bool = False) -> list[str]:
     for n, edit_set in enumerate(x.what_if, 1):
         lead = f"  {n}. " if count > 1 else "  "
         if not full:
-            lines += _wrap(edit_set.says, lead, " " * len(lead))
+            answered = {r.pathway for r in x.answer if r.pathway}
+            under = "" if edit_set.pathway in answered else \
+                f"Under {edit_set.section} {edit_set.pathway} (whose other conditions hold or can be met): "
+            says = edit_set.says if not under else under + edit_set.says[:1].lower() + edit_set.says[1:]
+            lines += _wrap(says, lead, " " * len(lead))
             continue
         pad = " " * len(lead)
         for n_edit, edit in enumerate(edit_set.edits):

@@ -78,7 +78,8 @@ CHECKS: dict[str, str] = {
     "tension": "studies a pathway approves where another section says, hedged, they are generally not needed",
     "uncoded_study": "imaging studies the text names without a CPT code that describes them",
     "threshold_differs": "one kind of requirement with different numbers in different sections",
-    "threshold_undeclared": "numbers a section's rules state that kb/checks/checks_text.lp does not declare for that section",
+    "threshold_undeclared": ("numbers a section's rules state that kb/checks/checks_text.lp does not declare "
+                             "for that section"),
 }
 
 #: The checks whose findings are about the guideline text itself (its cross-references, codes,
@@ -853,7 +854,8 @@ def _text_checks(found: _Found, text: GuidelineText) -> list[Issue]:
     for section, words, what in sorted(set(declared)):
         if not text.contains(section, words):
             issues.append(Issue("declared_quote_missing", "warning", (section,), (),
-                                f"kb/checks/checks_text.lp quotes {section} ({what}) as {_quote(words)}, but the text of "
+                                f"kb/checks/checks_text.lp quotes {section} ({what}) as {_quote(words)}, "
+                                f"but the text of "
                                 f"{section} has no such words", quotes=((section, words),)))
     return issues
 

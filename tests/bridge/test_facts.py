@@ -52,7 +52,7 @@ def test_every_emitted_fact_is_in_the_table_and_every_row_is_emitted():
     emitted = {(s.name, len(s.arguments)) for s in case_facts(0, Case.model_validate(FULL))}
     declared = {(p.name, p.arity) for p in CASE_TABLE}
     assert emitted - declared == set(), "facts emitted but not declared in CASE_TABLE"
-    assert declared - emitted == set(), "CASE_TABLE rows the full case does not emit (dead rows, or FULL misses a field)"
+    assert declared - emitted == set(), "CASE_TABLE rows the full case does not emit (dead rows, or FULL misses one)"
     assert len(declared) == len(CASE_TABLE), "a predicate is declared twice"
 
 

@@ -81,6 +81,22 @@ def test_picture_has_at_most_thirty_nodes_and_a_legend_for_every_style(examples)
             assert not words or words.replace("(", "(").split(" (")[0] in dot, (style, case.request.id)
         if x.decision == "denied" and x.what_if:
             assert any(n.style == "whatif" for n in picture.nodes.values())
-            assert "would meet" in dot
+            assert "would meet" in dot or "would lift" in dot
         if any(r.kind == "unmet" and r.leaves for r in x.answer):
             assert any(n.style == "decisive" for n in picture.nodes.values()), (case.request.id, cpt)
+
+
+def test_svg_carries_full_text_tooltips_and_links_to_the_section(examples, tmp_path):
+    """The SVG: every criterion node's tooltip is the guideline's whole text; nodes link to their
+    section's heading in the guideline text."""
+    import shutil
+
+    from spinekb.explain import write_graph
+
+    if not shutil.which("dot"):
+        return
+    case, cpt, x = next(e for e in examples if e[0].request.id == "denied-no-trial")
+    svg = write_graph(x, "svg", tmp_path / "why.svg").read_text()
+    words = "Failure of recent (within 3 months) 6-week trial of provider-directed treatment (unless presence"
+    assert f'xlink:title="SP&#45;5.1 sp5_1_c3: {words}' in svg
+    assert 'spine-imaging-guidelines-v1.0.2023.txt#L' in svg and 'xlink:href="file://' in svg
