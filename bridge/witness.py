@@ -169,7 +169,7 @@ def generating_program(inputs: frozenset[str], terms: Iterable[str]) -> str:
         "finding_day": "{ finding_day(0, T, D) : w_day(D) } 1 :- finding(0, T).\n",
         "finding_side": "{ finding_side(0, T, S) : w_side(S) } 1 :- finding(0, T).\n",
         "trauma": "{ trauma(0, 0, D) : w_day(D) } 1.\n",
-        "trauma_factor": "{ trauma_factor(0, 0, F) : w_mechanism(F) } 2 :- trauma(0, 0, _).\n",
+        "trauma_factor": "1 { trauma_factor(0, 0, F) : w_mechanism(F) } 2 :- trauma(0, 0, _).\n",
         "trauma_region": "1 { trauma_region(0, 0, R) : w_region(R) } 1 :- trauma(0, 0, _).\n",
         "trauma_fall_feet": "{ trauma_fall_feet(0, 0, F) : F = (2; 3; 6) } 1 :- trauma(0, 0, _).\n",
         "trauma_fall_stairs": "{ trauma_fall_stairs(0, 0, N) : N = (4; 6) } 1 :- trauma(0, 0, _).\n",
@@ -180,7 +180,7 @@ def generating_program(inputs: frozenset[str], terms: Iterable[str]) -> str:
         "pain_score": "{ pain_score(0, D, V) : w_day(D), V = (5; 8; 9) } 1.\n",
         "imaging": "{ imaging(0, 0, M, R, D) : w_modality(M), w_iregion(R), w_day(D) } 1.\n"
                    "1 { imaging_contrast(0, 0, C) : w_contrast(C) } 1 :- imaging(0, 0, _, _, _).\n",
-        "imaging_result": "{ imaging_result(0, 0, R) : w_result(R) } 2 :- imaging(0, 0, _, _, _).\n",
+        "imaging_result": "1 { imaging_result(0, 0, R) : w_result(R) } 2 :- imaging(0, 0, _, _, _).\n",
         "imaging_available": "{ imaging_available(0, 0) } :- imaging(0, 0, _, _, _).\n",
         "imaging_grade": "{ imaging_grade(0, 0, G) : G = (1; 2; 3) } 1 :- imaging(0, 0, _, _, _).\n",
         "imaging_cobb": "{ imaging_cobb(0, 0, A) : A = (5; 10; 20; 40) } 1 :- imaging(0, 0, _, _, _).\n",
@@ -211,8 +211,11 @@ def generating_program(inputs: frozenset[str], terms: Iterable[str]) -> str:
     wanted = set(inputs) | {parents[i] for i in inputs if i in parents}
     if "procedure_anterior" in wanted:
         wanted.add("procedure_approach")
+    # what the case format requires of an item: a trauma's mechanism and region, a study's result
     if "trauma" in wanted:
-        wanted.add("trauma_region")
+        wanted |= {"trauma_region", "trauma_factor"}
+    if "imaging" in wanted:
+        wanted.add("imaging_result")
     parts += [rules[name] for name in sorted(wanted) if name in rules]
     # fewest optional facts first: a witness a person can read
     parts.append("#minimize { 1@1, F : w_optional(F) }.\n")

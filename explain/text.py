@@ -240,7 +240,7 @@ def what_if_lines(x: StudyExplanation, full: bool = False) -> list[str]:
         if not full:
             answered = {r.pathway for r in x.answer if r.pathway}
             under = "" if edit_set.pathway in answered else \
-                f"Under {edit_set.section} {edit_set.pathway} (whose other conditions hold or can be met): "
+                f"Through {edit_set.section} {edit_set.pathway} (another pathway for this presentation): "
             says = edit_set.says if not under else under + edit_set.says[:1].lower() + edit_set.says[1:]
             lines += _wrap(says, lead, " " * len(lead))
             continue

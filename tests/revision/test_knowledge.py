@@ -79,3 +79,16 @@ def test_values_pickle_as_their_folder(kb90):
     assert other.dir == kb90 and other.version == KnowledgeBase.at(kb90).version
     assert pickle.loads(pickle.dumps(KnowledgeBase.installed())).is_installed
     assert KnowledgeBase.at(kb_dir()).is_installed
+
+
+def test_batch_workers_decide_under_the_kb_they_are_given(kb90, f2f_cases):
+    """Worker processes rebuild the KB from its folder: a multi-chunk batch decides under it."""
+    import json
+
+    from spinekb.bridge.batch import render_batch
+
+    lines = [json.loads(r.text) for r in render_batch([str(f2f_cases)], jobs=2, chunk_size=2,
+                                                      knowledge=KnowledgeBase.at(kb90))]
+    assert {r["kb_version"] for r in lines} == {KnowledgeBase.at(kb90).version}
+    decided = {r["case_id"]: r["studies"][0]["decision"] for r in lines}
+    assert decided["lbp-initial-eval-75-days"] == "approved" and decided["lbp-initial-eval-91-days"] == "denied"
