@@ -94,3 +94,16 @@ mutation: env
 
 clean:
 	rm -rf $(VENV) $(OUT) *.egg-info
+
+# Pages for analysts and guideline authors (README: "For analysts and guideline authors")
+.PHONY: report book witnesses
+report: env
+	@mkdir -p $(OUT)
+	$(BIN)/spinekb evaluate examples/cases --format jsonl > $(OUT)/decisions.jsonl
+	$(BIN)/spinekb report $(OUT)/decisions.jsonl -o $(OUT)/report.html
+
+witnesses: env
+	$(BIN)/spinekb check --witnesses $(OUT)/witnesses > /dev/null || true
+
+book: env
+	$(BIN)/spinekb book -o $(OUT)/site $$( [ -f $(OUT)/witnesses/index.json ] && echo --witnesses $(OUT)/witnesses )

@@ -39,7 +39,8 @@ from spinekb.kb.knowledge import KnowledgeBase
 #: The case predicates the what-if program takes as ``given(F)``: those with days or hours (a
 #: resubmission shifts them) and the request's own facts that an edit may change.
 GIVEN: frozenset[str] = frozenset(
-    {p.name for p in CASE_TABLE if p.days or p.hours} | {"requested", "requester", "purpose", "treatment_ongoing"})
+    {p.name for p in CASE_TABLE if p.days or p.hours}
+    | {"requested", "requester", "purpose", "treatment_ongoing", "imaging_available"})
 #: Most optimal edit sets reported per denied study.
 MAX_SETS = 3
 
@@ -223,16 +224,22 @@ class WhatIfSolver:
         ctl.assign_external(Function("doc_only", [Number(0)]), False)
         return "not_yet" if ctl.solve().satisfiable else "not_supported"
 
-    def feasible(self, case: Case, decided: Decided, cpt: str, max_edits: int) -> bool:
-        """Whether some set of at most ``max_edits`` edits (0 to 9) makes denied study ``cpt``
-        approvable: a plain satisfiability check, independent of the optimisation :meth:`solve` runs."""
+    def feasible(self, case: Case, decided: Decided, cpt: str, edits: int) -> tuple[bool, bool]:
+        """Whether some set of at most ``edits`` edits (1 to 9) makes denied study ``cpt`` approvable,
+        and whether some set of fewer does: plain satisfiability checks on one grounding, apart from
+        the optimisation :meth:`solve` runs."""
         routes = _routes(decided, cpt)
         if not routes:
-            return False
+            return False, False
         ctl = self._ground(case, cpt, routes)
         _solving(ctl).opt_mode = "ignore"
-        ctl.assign_external(Function("at_most", [Number(0), Number(max_edits)]), True)
-        return bool(ctl.solve().satisfiable)
+        found = []
+        for bound in (edits, edits - 1):
+            atom = Function("at_most", [Number(0), Number(bound)])
+            ctl.assign_external(atom, True)
+            found.append(bool(ctl.solve().satisfiable))
+            ctl.assign_external(atom, False)
+        return found[0], found[1]
 
     def _ground(self, case: Case, cpt: str, routes: tuple[str, ...]) -> clingo.Control:
         """The what-if program grounded for one denied study."""

@@ -72,6 +72,13 @@ EDGE_STYLES: dict[str, tuple[dict[str, str], str]] = {
 }
 
 
+#: What the legend's sample of each node style says.
+_SAMPLE = {"decision_denied": "DENIED", "decision_approved": "APPROVED", "pathway_met": "\u2713 pathway",
+           "pathway_unmet": "\u2717 pathway", "met": "\u2713", "unmet": "\u2717", "decisive": "\u2717 decisive",
+           "fact": "facts", "whatif": "what-if", "exclusion": "rule-out", "statement": "statement",
+           "instead": "instead", "folded": "N pathways"}
+
+
 @dataclass(frozen=True)
 class PNode:
     key: str
@@ -199,7 +206,7 @@ def _build(x: StudyExplanation, max_leaves: int, with_facts: bool, max_sections:
         for n, edit in enumerate(edit_set.edits, 1):
             key = p.add(PNode(f"w:{n}", "whatif", f"what-if {n}/{len(edit_set.edits)}", shorten(edit.says, 120),
                               tooltip=edit.says + (f"\nmeets {edit.section} {edit.criterion}: {edit.text}"
-                                                   if edit.criterion else "")))
+                                                   if edit.criterion else ""), section=edit.section or ""))
             target = f"c:{edit.criterion}" if f"c:{edit.criterion}" in p.nodes else \
                 (f"c:{edit_set.pathway}" if f"c:{edit_set.pathway}" in p.nodes else root)
             lifts = p.nodes.get(target) is not None and p.nodes[target].style == "exclusion"
@@ -279,7 +286,7 @@ def _legend(picture: Picture) -> str:
         attrs, words = NODE_STYLES[style]
         fill, border = attrs.get("fillcolor", "white"), attrs.get("color", GREY)
         rows.append(f'<TR><TD BGCOLOR="{fill}" BORDER="1" COLOR="{border}">'
-                    f'{html.escape(attrs["shape"])}</TD><TD ALIGN="LEFT">{html.escape(words)}</TD></TR>')
+                    f'{html.escape(_SAMPLE.get(style, ""))}</TD><TD ALIGN="LEFT">{html.escape(words)}</TD></TR>')
     glyph = {"solid": "\u2501\u2501\u2501", "dashed": "\u254d\u254d\u254d", "dotted": "\u2508\u2508\u2508",
              "bold": "\u2501\u2501\u2501"}
     for style in used_edges:

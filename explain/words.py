@@ -12,6 +12,7 @@ where time matters::
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -92,6 +93,15 @@ def term_words(term: str) -> str:
     found = vocabulary().get(term)
     text = found.definition if found else term.replace("_", " ")
     return text.rstrip(".")
+
+
+def finding_words(term: str) -> str:
+    """A term as the object of "document": ``severe symptoms of ...``, or ``that the location of
+    the pain is concordant ...`` for a definition that is a sentence."""
+    text = lower_first(term_words(term))
+    if re.search(r"\b(is|are|has|have|was|were|recommends|requires|rules|needs)\b", text):
+        return "that " + text
+    return text
 
 
 def lower_first(text: str) -> str:
@@ -278,7 +288,7 @@ def edit_words(edit: Edit, case: Case) -> str:
     """One edit as an action a provider takes, with its date where time matters."""
     request = case.request.date
     if edit.action == "document_finding":
-        return f"document {lower_first(term_words(edit.term or ''))}"
+        return f"document {finding_words(edit.term or '')}"
     if edit.action == "document_exam":
         when = case.evaluations[edit.evaluation or 0].date
         return f"document the exam finding of {when}: {exam_words(edit.exam or '')}"
@@ -347,7 +357,7 @@ def set_words(edits: Sequence[str]) -> str:
 def question_words(edit: Edit, case: Case) -> str:
     """A documentation edit as a question a clinician can answer (a Da Vinci DTR question)."""
     if edit.action == "document_finding":
-        return f"Does the record document {lower_first(term_words(edit.term or ''))}?"
+        return f"Does the record document {finding_words(edit.term or '')}?"
     if edit.action == "document_exam":
         when = case.evaluations[edit.evaluation or 0].date
         return f"Did the examination of {when} find {exam_words(edit.exam or '')}?"

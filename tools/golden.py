@@ -37,13 +37,14 @@ def golden_name(case_id: str, cpt: str) -> str:
 def explained() -> Iterator[tuple[Any, str, Any]]:
     """(case, cpt, explanation) for every study of every example case, in file order."""
     from spinekb.bridge.loading import load_case
-    from spinekb.explain import explain_study, tracing_engine
+    from spinekb.explain import explain_decided, tracing_engine, whatif_solver
 
     engine = tracing_engine()
-    for path in sorted(CASES.glob("*.json")):
-        case = load_case(path)
+    cases = [load_case(path) for path in sorted(CASES.glob("*.json"))]
+    solver = whatif_solver(engine)
+    for case, decided in zip(cases, engine.evaluate_chunk(cases), strict=True):  # one grounding decides all
         for cpt in case.request.codes:
-            yield case, cpt, explain_study(engine, case, cpt)
+            yield case, cpt, explain_decided(engine.knowledge, case, decided, cpt, solver=solver)
 
 
 def renderings(items: Iterable[tuple[Any, str, Any]]) -> Iterator[tuple[str, str, str]]:

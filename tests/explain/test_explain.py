@@ -200,7 +200,8 @@ def test_cli_what_if_detail_and_json(case_file):
     --format json is one object with the explanation's fields."""
     path = case_file(LATE_VISIT)
     what_if = CliRunner().invoke(main, ["explain", path, "--what-if"])
-    assert what_if.exit_code == 0 and "[meets SP-5.1 sp5_1_c2:" in what_if.output
+    assert what_if.exit_code == 0 and "\u2192 meets SP-5.1 sp5_1_c2:" in what_if.output
+    assert "\u2192 approved under SP-5.1 sp5_1_p_mri" in what_if.output
     detail = CliRunner().invoke(main, ["explain", path, "--detail"])
     assert detail.exit_code == 0 and "Every candidate pathway, condition by condition" in detail.output
     data = json.loads(CliRunner().invoke(main, ["explain", path, "--format", "json"]).output)

@@ -7,7 +7,7 @@ import json
 import jsonschema
 
 from spinekb.explain import explanation_schema, render_text
-from spinekb.explain.picture import MAX_NODES, NODE_STYLES, focused_picture, picture_dot
+from spinekb.explain.picture import EDGE_STYLES, MAX_NODES, NODE_STYLES, focused_picture, picture_dot
 from spinekb.explain.text import ANSWER_LINES, answer_lines
 
 
@@ -59,8 +59,10 @@ def test_json_validates_against_the_published_schema(examples):
 def test_explain_gives_the_deciding_reasons_evaluate_gives(examples, plain_engine):
     """The answer's reasons are the decision record's (the mixed cases included): same kinds,
     criteria and pathways as `spinekb evaluate`."""
+    cases = {case.request.id: case for case, _, _ in examples}
+    records = {d.case_id: d.record for d in plain_engine.evaluate_chunk(list(cases.values()))}
     for case, cpt, x in examples:
-        record = next(s for s in plain_engine.evaluate_one(case).record.studies if s.cpt == cpt)
+        record = next(s for s in records[case.request.id].studies if s.cpt == cpt)
         wanted = [(r.kind, r.criterion, r.pathway) for r in record.reasons
                   if r.kind in ("excluded", "no_pathway", "unmet", "met")]
         got = [(r.kind, r.criterion, r.pathway) for r in x.answer
@@ -78,7 +80,9 @@ def test_picture_has_at_most_thirty_nodes_and_a_legend_for_every_style(examples)
         dot = picture_dot(x).source
         for style in {n.style for n in picture.nodes.values()}:
             words = NODE_STYLES[style][1]
-            assert not words or words.replace("(", "(").split(" (")[0] in dot, (style, case.request.id)
+            assert not words or words.split(" (")[0] in dot, (style, case.request.id)
+        for style in {e.style for e in picture.edges}:
+            assert EDGE_STYLES[style][1].split(":")[0] in dot, (style, case.request.id)
         if x.decision == "denied" and x.what_if:
             assert any(n.style == "whatif" for n in picture.nodes.values())
             assert "would meet" in dot or "would lift" in dot
@@ -98,5 +102,5 @@ def test_svg_carries_full_text_tooltips_and_links_to_the_section(examples, tmp_p
     case, cpt, x = next(e for e in examples if e[0].request.id == "denied-no-trial")
     svg = write_graph(x, "svg", tmp_path / "why.svg").read_text()
     words = "Failure of recent (within 3 months) 6-week trial of provider-directed treatment (unless presence"
-    assert f'xlink:title="SP&#45;5.1 sp5_1_c3: {words}' in svg
+    assert f'xlink:title="SP&#45;5.1 sp5_1_c3: {words.replace("-", "&#45;")}' in svg
     assert 'spine-imaging-guidelines-v1.0.2023.txt#L' in svg and 'xlink:href="file://' in svg
