@@ -59,7 +59,7 @@ class Engine:
         ``kinds=True`` gives every denied study its ``denial_kind`` (``spinekb evaluate`` does):
         a denial no pathway of the case's presentation addresses is ``not_supported`` at no cost;
         any other is decided by the what-if program (:mod:`spinekb.bridge.whatif`), one clingo
-        grounding per such study."""
+        grounding per ten such studies of a chunk."""
         self.chunk_size = chunk_size
         self.trace = trace
         self.straightforward = straightforward
@@ -107,7 +107,12 @@ class Engine:
             file = _file_by_symbol if self.straightforward else _file
             for symbol in model.symbols(shown=True):
                 file(atoms, symbol)
-        return [self._result(case, found, case_rows) for case, found, case_rows in zip(cases, atoms, rows, strict=True)]
+        results = [self._result(case, found, case_rows) for case, found, case_rows in zip(cases, atoms, rows, strict=True)]
+        if self.kinds:
+            from spinekb.bridge.whatif import WhatIfSolver, with_denial_kinds
+            self._whatif = self._whatif or WhatIfSolver(self.knowledge)
+            with_denial_kinds(self._whatif, cases, results)
+        return results
 
     def _program_for(self, cases: int) -> str:
         """The KB as written for a few cases; for a large chunk, its stratified form
@@ -135,12 +140,7 @@ class Engine:
         studies = tuple(study_decision(self.kb, cpt, atoms, evidence, self._key) for cpt in case.request.codes)
         record = CaseResult(case_id=case.request.id, kb_version=self.kb.version, studies=studies,
                             violations=tuple(sorted(atoms.violations)))
-        decided = Decided(record, atoms)
-        if self.kinds:
-            from spinekb.bridge.whatif import WhatIfSolver, with_denial_kinds
-            self._whatif = self._whatif or WhatIfSolver(self.knowledge)
-            decided = with_denial_kinds(self._whatif, case, decided)
-        return decided
+        return Decided(record, atoms)
 
     def _key(self, criterion: str) -> tuple[tuple[int, ...], str]:
         """:func:`criterion_key`, remembered per criterion."""

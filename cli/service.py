@@ -616,6 +616,10 @@ def create_app(max_body_bytes: int | None = None, public_url: str | None = None,
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    from spinekb.cli.explorer import explorer_router  # the web explorer at / (issue 12)
+
+    app.include_router(explorer_router())
     return app
 
 

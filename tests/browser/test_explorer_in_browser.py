@@ -14,14 +14,12 @@ from conftest import console_errors, serious_accessibility_problems
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    """The service with the explorer's routes, on a free loopback port, in a thread."""
+    """The service (its explorer at /), on a free loopback port, in a thread."""
     import uvicorn
 
-    from spinekb.cli.explorer import explorer_router
     from spinekb.cli.service import create_app
 
-    app = create_app()
-    app.include_router(explorer_router())
+    app = create_app()  # the explorer is part of the service
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -1,4 +1,4 @@
-"""The web explorer's routes (cli/explorer.py), included in the service as `spinekb serve` would."""
+"""The web explorer's routes (cli/explorer.py), as `spinekb serve` includes them in the service."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from spinekb.cli.explorer import explorer_router
 from spinekb.cli.service import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,7 +14,6 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def client():
     app = create_app()
-    app.include_router(explorer_router())
     with TestClient(app) as client:
         yield client
 

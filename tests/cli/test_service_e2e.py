@@ -120,6 +120,19 @@ def test_a_cds_hooks_call_over_http(server):
     assert status == 200 and headers["content-type"].startswith("text/html") and b"DENIED" in page
 
 
+def test_the_explorer_is_served_at_the_root(server):
+    """`spinekb serve` serves the web explorer at / (the form, the examples) and decides its form."""
+    status, headers, page = server.request("GET", "/", headers={"Accept": "text/html"})
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert b"spinekb explorer" in page and b'value="denied-no-trial"' in page
+    case = (CASES / "denied-no-trial.json").read_text(encoding="utf-8")
+    from urllib.parse import urlencode
+
+    status, _, page = server.request("POST", "/explorer/decide", urlencode({"case": case}).encode(),
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200 and b'id="study-72148"' in page and b"sp5_1_c3" in page
+
+
 def test_errors_over_http_are_json(server):
     status, _, body = server.request("POST", "/evaluate", b"{broken")
     assert status == 422 and json.loads(body)["error"].startswith("invalid JSON")

@@ -81,6 +81,18 @@ def test_batch_record_and_explanation_agree_on_the_denial_kind(examples):
         assert (study.denial_kind is None) == (study.decision == "approved")
 
 
+def test_kinds_decided_together_equal_kinds_decided_one_by_one(examples, plain_engine, solver):
+    """WhatIfSolver.kinds (denied studies as case copies in one grounding, each asked about with the
+    others set aside) gives every denial the kind WhatIfSolver.kind gives it alone, in any order."""
+    cases = list({case.request.id: case for case, _, _ in examples}.values())
+    decided = plain_engine.evaluate_chunk(cases)
+    items = [(case, one, cpt) for case, one in zip(cases, decided, strict=True) for cpt in case.request.codes]
+    alone = [solver.kind(*item) for item in items]
+    assert solver.kinds(items) == alone
+    assert solver.kinds(items[::-1]) == alone[::-1]
+    assert {"documentation", "not_yet", "not_supported", None} <= set(alone)
+
+
 def _case(name: str, **changes) -> Case:
     data = json.loads((CASES / f"{name}.json").read_text())
     for path, value in changes.items():
