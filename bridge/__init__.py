@@ -16,14 +16,43 @@ Explanations: ``spinekb.explain.explain_study(engine, case, cpt)``.
 """
 from __future__ import annotations
 
-from spinekb.bridge.batch import evaluate_sources
-from spinekb.bridge.engine import Engine
-from spinekb.bridge.fhir import bundle_to_case, case_to_bundle
-from spinekb.bridge.loading import CaseInputError, load_case, read_sources
-from spinekb.bridge.models import Case
-from spinekb.bridge.records import CaseError, CaseResult, Decided, Reason, StudyDecision
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spinekb.bridge.batch import evaluate_sources
+    from spinekb.bridge.engine import Engine
+    from spinekb.bridge.fhir import bundle_to_case, case_to_bundle
+    from spinekb.bridge.loading import CaseInputError, load_case, read_sources
+    from spinekb.bridge.models import Case
+    from spinekb.bridge.records import CaseError, CaseResult, Decided, Reason, StudyDecision
+
+#: Where each public name lives: imported on first use, so that a command pays only for what it uses.
+_HOME: dict[str, str] = {
+    "evaluate_sources": "spinekb.bridge.batch",
+    "Engine": "spinekb.bridge.engine",
+    "bundle_to_case": "spinekb.bridge.fhir",
+    "case_to_bundle": "spinekb.bridge.fhir",
+    "CaseInputError": "spinekb.bridge.loading",
+    "load_case": "spinekb.bridge.loading",
+    "read_sources": "spinekb.bridge.loading",
+    "Case": "spinekb.bridge.models",
+    "CaseError": "spinekb.bridge.records",
+    "CaseResult": "spinekb.bridge.records",
+    "Decided": "spinekb.bridge.records",
+    "Reason": "spinekb.bridge.records",
+    "StudyDecision": "spinekb.bridge.records",
+}
 
 __all__ = [
     "Case", "CaseError", "CaseInputError", "CaseResult", "Decided", "Engine", "Reason", "StudyDecision",
     "bundle_to_case", "case_to_bundle", "evaluate_sources", "load_case", "read_sources",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value

@@ -107,7 +107,8 @@ class Engine:
             file = _file_by_symbol if self.straightforward else _file
             for symbol in model.symbols(shown=True):
                 file(atoms, symbol)
-        results = [self._result(case, found, case_rows) for case, found, case_rows in zip(cases, atoms, rows, strict=True)]
+        results = [self._result(case, found, case_rows)
+                   for case, found, case_rows in zip(cases, atoms, rows, strict=True)]
         if self.kinds:
             from spinekb.bridge.whatif import WhatIfSolver, with_denial_kinds
             self._whatif = self._whatif or WhatIfSolver(self.knowledge)

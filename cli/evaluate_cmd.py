@@ -10,7 +10,7 @@ from spinekb.bridge.batch import render_chunks
 from spinekb.bridge.distributed import ClusterError, render_on_cluster
 from spinekb.bridge.engine import DEFAULT_CHUNK
 from spinekb.cli.kb_options import chosen_kb, kb_options
-from spinekb.explain.output import DECISION_FORMATS, decision_renderer
+from spinekb.explain.decisions import DECISION_FORMATS, decision_renderer
 from spinekb.kb.knowledge import KnowledgeBase
 
 

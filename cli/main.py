@@ -1,45 +1,52 @@
-"""The ``spinekb`` command: a thin click layer over bridge/, explain/ and kb/."""
+"""The ``spinekb`` command: a thin click layer over bridge/, explain/ and kb/.
+
+Each command's module is imported only when that command runs (or when ``--help`` lists them
+all): ``spinekb evaluate`` does not pay for the HTTP service's, the report's or FHIR's imports.
+"""
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 import click
 
+#: Every command: its name and where it is defined (``module:attribute``, under ``spinekb.cli``).
+COMMANDS: dict[str, str] = {
+    "evaluate": "evaluate_cmd:evaluate",
+    "schema": "reference_cmd:schema",
+    "vocabulary": "reference_cmd:vocabulary",
+    "readings": "reference_cmd:readings",
+    "check": "check_cmd:check",
+    "findings": "check_cmd:findings",
+    "explain": "explain_cmd:explain",
+    "fhir": "fhir_cmd:fhir",
+    "serve": "serve_cmd:serve",
+    "diff": "diff_cmd:diff",
+    "report": "report_cmd:report",
+    "book": "book_cmd:book",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use, from :data:`COMMANDS`."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, attribute = where.split(":")
+        command: Any = getattr(importlib.import_module(f"spinekb.cli.{module}"), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="spinekb")
 def main() -> None:
     """Decide, explain and check spine imaging requests against the Spine Imaging
     Guidelines V1.0.2023, encoded as Answer Set Programming (clingo)."""
-
-
-# commands registered below (one import and one add_command per command module)
-from spinekb.cli.evaluate_cmd import evaluate  # noqa: E402
-from spinekb.cli.reference_cmd import readings, schema, vocabulary  # noqa: E402
-from spinekb.cli.check_cmd import check, findings  # noqa: E402
-from spinekb.cli.explain_cmd import explain  # noqa: E402
-
-main.add_command(evaluate)
-main.add_command(schema)
-main.add_command(vocabulary)
-main.add_command(readings)
-main.add_command(check)
-main.add_command(findings)
-main.add_command(explain)
-
-from spinekb.cli.fhir_cmd import fhir  # noqa: E402
-
-main.add_command(fhir)
-from spinekb.cli.serve_cmd import serve  # noqa: E402
-
-main.add_command(serve)
-from spinekb.cli.diff_cmd import diff  # noqa: E402
-
-main.add_command(diff)
-from spinekb.cli.report_cmd import report  # noqa: E402
-
-main.add_command(report)
-from spinekb.cli.book_cmd import book  # noqa: E402
-
-main.add_command(book)
 
 
 if __name__ == "__main__":

@@ -23,13 +23,43 @@ KB's static structure; the structured explanation keeps it, so text and picture 
 """
 from __future__ import annotations
 
-from spinekb.explain.build import UnknownStudy, explain_result, tracing_engine
-from spinekb.explain.dot import GRAPH_FORMATS, GraphvizMissing, render_dot, write_graph
-from spinekb.explain.graph import Alternative, Edge, Explanation, Need, Node, Option
-from spinekb.explain.model import StudyExplanation, explanation_schema
-from spinekb.explain.output import FORMATS, render, write_explanation
-from spinekb.explain.study import explain_decided, explain_study, whatif_solver
-from spinekb.explain.text import render_text
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spinekb.explain.build import UnknownStudy, explain_result, tracing_engine
+    from spinekb.explain.dot import GRAPH_FORMATS, GraphvizMissing, render_dot, write_graph
+    from spinekb.explain.graph import Alternative, Edge, Explanation, Need, Node, Option
+    from spinekb.explain.model import StudyExplanation, explanation_schema
+    from spinekb.explain.output import FORMATS, render, write_explanation
+    from spinekb.explain.study import explain_decided, explain_study, whatif_solver
+    from spinekb.explain.text import render_text
+
+#: Where each public name lives: imported on first use, so that a command pays only for what it uses.
+_HOME: dict[str, str] = {
+    "UnknownStudy": "spinekb.explain.build",
+    "explain_result": "spinekb.explain.build",
+    "tracing_engine": "spinekb.explain.build",
+    "GRAPH_FORMATS": "spinekb.explain.dot",
+    "GraphvizMissing": "spinekb.explain.dot",
+    "render_dot": "spinekb.explain.dot",
+    "write_graph": "spinekb.explain.dot",
+    "Alternative": "spinekb.explain.graph",
+    "Edge": "spinekb.explain.graph",
+    "Explanation": "spinekb.explain.graph",
+    "Need": "spinekb.explain.graph",
+    "Node": "spinekb.explain.graph",
+    "Option": "spinekb.explain.graph",
+    "StudyExplanation": "spinekb.explain.model",
+    "explanation_schema": "spinekb.explain.model",
+    "FORMATS": "spinekb.explain.output",
+    "render": "spinekb.explain.output",
+    "write_explanation": "spinekb.explain.output",
+    "explain_decided": "spinekb.explain.study",
+    "explain_study": "spinekb.explain.study",
+    "whatif_solver": "spinekb.explain.study",
+    "render_text": "spinekb.explain.text",
+}
 
 __all__ = [
     "Alternative", "Edge", "Explanation", "FORMATS", "GRAPH_FORMATS", "GraphvizMissing", "Need", "Node",
@@ -37,3 +67,11 @@ __all__ = [
     "explanation_schema", "render", "render_dot", "render_text", "tracing_engine", "whatif_solver",
     "write_explanation", "write_graph",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value

@@ -1,6 +1,6 @@
-"""Write decisions and explanations in every format people and programs read.
+"""Write explanations in every format people and programs read (decisions:
+:mod:`spinekb.explain.decisions`).
 
-Decisions (``spinekb evaluate``): ``text`` (a summary per case), ``json``, ``jsonl``.
 Explanations (``spinekb explain``): text, JSON (``spinekb schema --explanation``), DOT, SVG or PNG,
 all rendered from one :class:`~spinekb.explain.model.StudyExplanation`.
 """
@@ -10,9 +10,6 @@ import json
 from pathlib import Path
 from typing import Union
 
-from spinekb.bridge.batch import Outcome, Rendered, Renderer, as_json, as_json_line
-from spinekb.bridge.records import CaseError
-from spinekb.explain.summary import summary_text
 
 from spinekb.explain.dot import GRAPH_FORMATS, render_dot, write_graph
 from spinekb.explain.graph import Explanation
@@ -21,19 +18,6 @@ from spinekb.explain.text import render_text
 
 FORMATS = ("text", "json", *GRAPH_FORMATS)
 AnyExplanation = Union[StudyExplanation, Explanation]
-DECISION_FORMATS = ("text", "json", "jsonl")
-
-
-def as_summary(outcome: Outcome) -> Rendered:
-    """An outcome as the text summary people read (nothing for a rejected input: its error line says it)."""
-    if isinstance(outcome, CaseError):
-        return Rendered("", outcome.line())
-    return Rendered(summary_text(outcome.record, outcome.source) + "\n")
-
-
-def decision_renderer(fmt: str) -> Renderer:
-    """The renderer of decision format ``fmt`` (picklable: batch workers render)."""
-    return {"text": as_summary, "json": as_json, "jsonl": as_json_line}[fmt]
 
 
 def render_json(explanations: Union[StudyExplanation, list[StudyExplanation]]) -> str:

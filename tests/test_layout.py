@@ -44,3 +44,33 @@ def test_bridge_holds_no_kb_analysis_and_no_wording():
     names = {p.stem for p in (ROOT / "bridge").glob("*.py")}
     assert not names & {"kbinfo", "kbast", "kbnotes", "vocabulary", "checks", "guidetext", "summary", "reasons"}
     assert (ROOT / "kb" / "checks" / "checks.lp").is_file() and not (ROOT / "kb" / "checks.lp").exists()
+
+
+@pytest.mark.parametrize("package", ["bridge", "explain"])
+def test_public_names_are_imported_on_first_use(package: str):
+    """A package's public names (``__all__``) are each found where its lazy table says, and
+    importing the package imports none of them (a command pays only for what it uses)."""
+    import importlib
+    import subprocess
+    import sys
+
+    module = importlib.import_module(f"spinekb.{package}")
+    assert sorted(module.__all__) == sorted(module._HOME)
+    for name in module.__all__:
+        assert getattr(module, name) is getattr(importlib.import_module(module._HOME[name]), name)
+    loaded = subprocess.run([sys.executable, "-c", f"import sys, spinekb.{package}; "
+                             "print(sorted(m for m in sys.modules if m.startswith('spinekb.')))"],
+                            capture_output=True, text=True, check=True).stdout
+    assert set(module._HOME.values()).isdisjoint(eval(loaded)), loaded
+
+
+def test_evaluate_imports_neither_the_service_nor_graphviz():
+    """`spinekb evaluate` loads its own command only: no FastAPI, no graphviz, no FHIR models."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from spinekb.cli.main import main; main.get_command(None, 'evaluate'); "
+            "print(sorted(m.split('.')[0] for m in sys.modules))")
+    loaded = set(eval(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                     check=True).stdout))
+    assert not loaded & {"fastapi", "graphviz", "fhir", "uvicorn", "altair"}, loaded & {"fastapi", "graphviz"}
