@@ -122,7 +122,7 @@ class Engine:
             return self._program
         if self._stratified is None:
             program = (stratified_program(self.trace) if self.knowledge.is_installed
-                       else stratify(self.knowledge.text, self.knowledge.static, self.trace))
+                       else stratify(self.knowledge, self.trace))
             self._stratified = program.text + self._show
         return self._stratified
 

@@ -40,15 +40,15 @@ from functools import cache
 import clingo
 from clingo import ast
 
-from spinekb.kb import kb_text
 from spinekb.kb.inputs import CASE_PREDICATES
-from spinekb.kb.static import StaticKB, static_kb
+from spinekb.kb.knowledge import KnowledgeBase
+from spinekb.kb.static import StaticKB
+from spinekb.kb.syntax import Statement
 
 #: The predicate of criterion family ``f`` is ``holds__f``.
 FAMILY_PREFIX = "holds__"
 #: The file whose generic ``holds(C, Q)`` rules the compiled composite rules replace.
 DECIDE_FILE = "decide.lp"
-_FILE_MARK = re.compile(r"^%% file: (?P<name>\S+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -67,48 +67,32 @@ class _NotStratifiable(Exception):
 @cache
 def stratified_program(trace: bool = False) -> DecisionProgram:
     """The installed KB, stratified (computed once per process and mode)."""
-    return stratify(kb_text(), static_kb(), trace)
+    return stratify(KnowledgeBase.installed(), trace)
 
 
-def stratify(text: str, kb: StaticKB, trace: bool = False) -> DecisionProgram:
-    """The stratified form of KB program ``text`` (``kb``: its static atoms), or ``text`` itself
-    with the reason when the rewrite does not apply.
+def stratify(knowledge: KnowledgeBase, trace: bool = False) -> DecisionProgram:
+    """The stratified form of the decision program of ``knowledge``, rewritten from its parsed
+    statements and static atoms; or its text as written, with the reason, when the rewrite does
+    not apply.
 
     ``trace=False`` (a batch): ``holds/2`` is given back only for the criteria that rules read
     with a variable criterion: pathways, their conditions and scopes, any-of branches, what
     excludes, advises against or redirects (a sixth less to ground). ``trace=True``: for every
     criterion (``#show holds/2``)."""
     try:
-        return DecisionProgram(_stratified_text(text, kb, trace), stratified=True)
+        return DecisionProgram(_stratified_text(knowledge.statements, knowledge.static, trace), stratified=True)
     except _NotStratifiable as problem:
-        return DecisionProgram(text, stratified=False, reason=str(problem))
+        return DecisionProgram(knowledge.text, stratified=False, reason=str(problem))
 
 
-def _files_by_line(text: str) -> list[tuple[int, str]]:
-    """(first line, file name) of each ``%% file:`` section of the program text."""
-    marks = [(text.count("\n", 0, m.start()) + 1, m["name"]) for m in _FILE_MARK.finditer(text)]
-    return marks or [(1, "?")]
-
-
-def _file_at(marks: list[tuple[int, str]], line: int) -> str:
-    name = marks[0][1]
-    for start, file in marks:
-        if start > line:
-            break
-        name = file
-    return name
-
-
-def _stratified_text(text: str, kb: StaticKB, trace: bool) -> str:
-    marks = _files_by_line(text)
-    statements: list[ast.AST] = []
-    ast.parse_string(text, statements.append)
+def _stratified_text(statements: tuple[Statement, ...], kb: StaticKB, trace: bool) -> str:
     rename = _Rename()
     out: list[str] = []
     dropped = 0
     every_family = trace
     rules_of: dict[str, list[ast.AST]] = {}  # head predicate -> the rules deriving it
-    for statement in statements:
+    for parsed in _one_program(statements):
+        statement, location = parsed.node, parsed.location
         written = str(statement)
         if FAMILY_PREFIX in written:
             raise _NotStratifiable(f"the KB already uses a predicate named {FAMILY_PREFIX}...")
@@ -123,16 +107,13 @@ def _stratified_text(text: str, kb: StaticKB, trace: bool) -> str:
             continue
         criterion = _holds_head_criterion(statement.head)
         if criterion is not None and criterion.ast_type == ast.ASTType.Variable:
-            line = statement.location.begin.line
-            if _file_at(marks, line) != DECIDE_FILE:
-                raise _NotStratifiable(f"{_file_at(marks, line)}:{_line_in(marks, line)} derives holds/2 for a "
-                                       "variable criterion")
+            if location.file != DECIDE_FILE:
+                raise _NotStratifiable(f"{location.file}:{location.line} derives holds/2 for a variable criterion")
             dropped += 1  # a generic composite rule: compiled per criterion below
             continue
         reads_before = rename.variable_reads
         out.extend(str(_rename_rule(rename, part)) for part in statement.unpool())
-        if rename.variable_reads > reads_before and _file_at(marks, statement.location.begin.line) != DECIDE_FILE \
-                and not _guarded(statement):
+        if rename.variable_reads > reads_before and location.file != DECIDE_FILE and not _guarded(statement):
             every_family = True  # a section reads holds(C, Q) for criteria no role names: give back all
     if dropped == 0:
         raise _NotStratifiable(f"{DECIDE_FILE} has no generic composite rule to compile")
@@ -149,6 +130,16 @@ def _stratified_text(text: str, kb: StaticKB, trace: bool) -> str:
         for read in sorted(_read_by_role(kb)):
             out.append(f"holds(C, {read}) :- {_atom(read, rename.families)}.")
     return "\n".join(out) + "\n"
+
+
+def _one_program(statements: tuple[Statement, ...]) -> Iterator[Statement]:
+    """The statements as one program text reads them: clingo opens every file with
+    ``#program base.``, and a ``#program`` line that leaves the block as it is is left out."""
+    block = None
+    for statement in statements:
+        if statement.node.ast_type != ast.ASTType.Program or statement.block != block:
+            yield statement
+        block = statement.block
 
 
 #: Static predicates whose argument at that position names criteria in a role that decide.lp
@@ -239,15 +230,6 @@ def _reads_case(name: str, rules_of: dict[str, list[ast.AST]], seen: dict[str, b
             seen[name] = True
             break
     return seen[name]
-
-
-def _line_in(marks: list[tuple[int, str]], line: int) -> int:
-    start = marks[0][0]
-    for first, _ in marks:
-        if first > line:
-            break
-        start = first
-    return line - start
 
 
 def _holds_head_criterion(head: ast.AST) -> ast.AST | None:

@@ -111,7 +111,7 @@ def impact(sources: Iterable[str], base: KnowledgeBase, other: KnowledgeBase, st
            on_error: Callable[[CaseError], None] | None = None) -> ImpactReport:
     """Decide every case of ``sources`` under ``base`` and ``other``; the report of what changed.
     ``on_error`` is told of each input that is not a valid case (it is counted as rejected)."""
-    rules = rules if rules is not None else rule_diff(base.text, other.text)
+    rules = rules if rules is not None else rule_diff(base.statements, other.statements)
     comparer = _Comparer(base, other, rules)
     first, second = Engine(chunk_size, trace=True, knowledge=base), Engine(chunk_size, trace=True, knowledge=other)
     counts = {"cases": 0, "studies": 0, "rejected": 0}

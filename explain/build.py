@@ -74,6 +74,7 @@ class _Builder:
             case_id=result.case_id, kb_version=result.kb_version, cpt=cpt,
             description=code.description if code else "", decision=decision, root=f"study:{cpt}")
         self.expanded: set[str] = set()
+        self.linked: set[Edge] = set()  # the edges added so far, for a constant-time "once"
 
     # -- the graph ---------------------------------------------------------------------------
     def add(self, node: Node) -> None:
@@ -83,7 +84,8 @@ class _Builder:
     def link(self, parent: str, child: str, relation: str, state: EdgeState) -> None:
         """Add an edge once."""
         edge = Edge(parent, child, relation, state)
-        if edge not in self.explanation.edges:
+        if edge not in self.linked:
+            self.linked.add(edge)
             self.explanation.edges.append(edge)
 
     def criterion(self, criterion: str, expand: bool = True) -> str:

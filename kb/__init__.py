@@ -39,7 +39,9 @@ def kb_version() -> str:
 
 
 def program_text(files: list[Path]) -> str:
-    """``.lp`` files as one program text, each behind a ``%% file: <name>`` line (locations)."""
+    """``.lp`` files as one program text to ground, each behind a ``%% file: <name>`` comment line
+    for a person reading the text (the parsed statements of :mod:`spinekb.kb.syntax` carry each
+    file's name and lines)."""
     return "\n".join(f"%% file: {p.name}\n{p.read_text(encoding='utf-8')}" for p in files)
 
 

@@ -1,6 +1,6 @@
 """Which knowledge base: the installed one, another folder of ``.lp`` files, or ``kb/`` as it was
-at a git revision. One value holds a KB's folder, text, version, static tables, rule structure and
-notes, each read once, when first asked for::
+at a git revision. One value holds a KB's folder, text, version, parsed statements, static tables,
+rule structure and notes, each read once, when first asked for::
 
     >>> installed = KnowledgeBase.installed()
     >>> installed.version == kb_version() and installed.static is static_kb()
@@ -12,8 +12,9 @@ notes, each read once, when first asked for::
 ``Engine(knowledge=KnowledgeBase.at("other/kb"))`` decides under another KB;
 ``KnowledgeBase.from_git("HEAD~3")`` extracts ``kb/`` of a revision (``git archive``) into a
 temporary folder that lives as long as the value. The installed KB's value hands out the
-process-wide cached tables (:func:`spinekb.kb.kb_text`, :func:`spinekb.kb.static.static_kb`,
-:func:`spinekb.kb.structure.kb_structure`), so existing callers and this value never parse it twice.
+process-wide cached tables (:func:`spinekb.kb.kb_text`, :func:`spinekb.kb.syntax.kb_statements`,
+:func:`spinekb.kb.static.static_kb`, :func:`spinekb.kb.structure.kb_structure`), so existing callers
+and this value never parse it twice.
 
 A value pickles as its folder (and the way it was named), so batch workers rebuild it cheaply.
 """
@@ -33,6 +34,7 @@ from spinekb.kb import kb_dir, kb_files, kb_text, kb_version, program_text, vers
 from spinekb.kb.notes import Note, kb_notes, parse_notes
 from spinekb.kb.static import StaticKB, read_static, static_kb
 from spinekb.kb.structure import KbStructure, kb_structure, parse_structure
+from spinekb.kb.syntax import Statement, kb_statements, parse_program
 
 
 class KbUnavailable(ValueError):
@@ -118,8 +120,14 @@ class KnowledgeBase:
 
     @cached_property
     def text(self) -> str:
-        """The decision program: every file behind its ``%% file:`` line."""
+        """The decision program as one text to ground (:func:`spinekb.kb.program_text`)."""
         return kb_text() if self._installed else program_text(self.files)
+
+    @cached_property
+    def statements(self) -> tuple[Statement, ...]:
+        """Its files' statements as clingo parses them, each with its file and line
+        (:func:`spinekb.kb.syntax.parse_program`)."""
+        return kb_statements() if self._installed else parse_program(self.files, self.dir)
 
     @cached_property
     def version(self) -> str:
@@ -139,7 +147,7 @@ class KnowledgeBase:
     @cached_property
     def structure(self) -> KbStructure:
         """Which rules define each criterion, where, and the case facts they read."""
-        return kb_structure() if self._installed else parse_structure(self.text)
+        return kb_structure() if self._installed else parse_structure(self.statements)
 
     @cached_property
     def notes(self) -> tuple[Note, ...]:

@@ -1,6 +1,7 @@
 """What a revision of the KB changes, rule by rule, criterion by criterion.
 
-Each KB is read with ``clingo.ast`` (nothing is grounded). A criterion *family* (``sp5_1_c3``;
+Each KB is read as its parsed statements (:func:`spinekb.kb.syntax.parse_program`; nothing is
+grounded). A criterion *family* (``sp5_1_c3``;
 ``sp1_0_simultaneous`` for ``sp1_0_simultaneous(lumbar)``) is *defined* by
 
 - its own rules: ``holds(C, q) :- ...`` and its declarations (``criterion/3``, ``all_of/2``,
@@ -15,23 +16,28 @@ Two KBs differ on a family when the texts of its definition differ (``str`` of t
 comments, spacing and line numbers do not count). Rules that define no criterion (``decide.lp``,
 the code table, the section list, ``#show``) are compared as a whole::
 
-    >>> old = 'window(w, 60). criterion(q, "SP-1", "x"). holds(C, q) :- seen(C, D), window(w, W), D >= -W.'
-    >>> new = old.replace("60", "90")
-    >>> diff = rule_diff(old, new)
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from spinekb.kb.syntax import parse_program
+    >>> old, new = Path(tempfile.mkdtemp(), "old.lp"), Path(tempfile.mkdtemp(), "new.lp")
+    >>> rules = 'criterion(q, "SP-1", "x"). holds(C, q) :- seen(C, D), window(w, W), D >= -W.'
+    >>> _ = old.write_text("window(w, 60). " + rules), new.write_text("window(w, 90). " + rules)
+    >>> diff = rule_diff(parse_program([old]), parse_program([new]))
     >>> [(c.family, c.removed[0].text, c.added[0].text) for c in diff.criteria]
     [('q', 'window(w,60).', 'window(w,90).')]
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
 import clingo
 from clingo import ast
 
-from spinekb.kb.structure import RuleLocation, _LineMap, _atoms, _conditions, _head_atoms, _signatures, family_of
+from spinekb.kb.structure import _atoms, _conditions, _head_atoms, _signatures, family_of
+from spinekb.kb.syntax import RuleLocation, Statement, base_block
 
 #: Facts that declare a criterion (its first argument): part of that criterion's definition.
 DECLARATIONS = frozenset({"criterion/3", "all_of/2", "any_of/2", "none_of/2", "pathway/2", "pathway_study/2",
@@ -107,9 +113,10 @@ class RuleDiff:
         return not (self.criteria or self.other_removed or self.other_added)
 
 
-def rule_diff(base: str, other: str) -> RuleDiff:
-    """The criteria whose rules differ between two KB program texts (``kb_text()`` shape)."""
-    if base == other:
+def rule_diff(base: Sequence[Statement], other: Sequence[Statement]) -> RuleDiff:
+    """The criteria whose rules differ between two parsed KBs
+    (:attr:`spinekb.kb.knowledge.KnowledgeBase.statements`)."""
+    if base is other:
         return RuleDiff(criteria=())
     memo = _statement_memo()
     first, second = _parse(base, memo), _parse(other, memo)
@@ -151,31 +158,21 @@ def _order(rule: Rule) -> tuple[str, int]:
 _Analysis = tuple[set[str], list[tuple[str, _Pattern]], list[tuple[str, _Pattern]], set[str]]
 
 
-def _parse(text: str, memo: dict[str, _Analysis] | None = None) -> _Parsed:
-    """Read a KB program's base-block statements. ``memo`` (statement text -> what it defines and
-    reads) lets a second KB reuse the reading of every statement the first one has."""
-    lines = _LineMap(text)
+def _parse(statements: Iterable[Statement], memo: dict[str, _Analysis] | None = None) -> _Parsed:
+    """Read a KB's base-block statements. ``memo`` (statement text -> what it defines and reads)
+    lets a second KB reuse the reading of every statement the first one has."""
     parsed = _Parsed()
-    block = ["base"]
     memo = {} if memo is None else memo
-
-    def on_statement(statement: ast.AST) -> None:
-        if statement.ast_type == ast.ASTType.Program:
-            block[0] = statement.name
-            return
-        if statement.ast_type == ast.ASTType.Comment or block[0] != "base":
-            return
+    for statement in base_block(statements):
         index = len(parsed.rules)
-        text = " ".join(str(statement).split())
-        parsed.rules.append(Rule(text, lines.locate(statement.location.begin.line)))
-        if statement.ast_type != ast.ASTType.Rule:
-            return
+        text = " ".join(str(statement.node).split())
+        parsed.rules.append(Rule(text, statement.location))
+        if statement.node.ast_type != ast.ASTType.Rule:
+            continue
         found = memo.get(text)
         if found is None:
-            found = memo[text] = _analyse(statement, text)
+            found = memo[text] = _analyse(statement.node, text)
         parsed.owns[index], parsed.heads[index], parsed.reads[index], parsed.needs[index] = found
-
-    ast.parse_string(text, on_statement)
     return parsed
 
 

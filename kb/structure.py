@@ -1,6 +1,6 @@
 """The KB's rules as structure: which criteria have rules, what case facts they read, and where.
 
-The KB text (:func:`spinekb.kb.kb_text`) is parsed once with ``clingo.ast``; nothing is grounded
+The KB's files are parsed once (:func:`spinekb.kb.syntax.kb_statements`); nothing is grounded
 or solved. For every criterion *family* (the functor name of ``Q`` in a rule head ``holds(C, Q)``,
 so ``sp1_0_simultaneous(lumbar)`` belongs to ``sp1_0_simultaneous``) it records the rules that
 derive it, and the case predicates (:data:`spinekb.kb.inputs.CASE_PREDICATES`) those rules read,
@@ -23,8 +23,7 @@ a leaf built on another leaf reports the facts of both. The generic composite ru
 """
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
@@ -33,25 +32,10 @@ import clingo
 from clingo import ast
 
 from spinekb.kb.inputs import CASE_PREDICATES
-from spinekb.kb import kb_text
-
-#: The line ``kb_text()`` puts before each file's text.
-_FILE_MARK = re.compile(r"^%% file: (?P<name>\S+)$")
+from spinekb.kb.syntax import RuleLocation, Statement, base_block, kb_statements
 
 #: A node of the dependency graph: ("pred", "name/arity") or ("family", "criterion family").
 _Node = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class RuleLocation:
-    """Where a rule of the KB starts: its ``.lp`` file (name only) and line in that file."""
-
-    file: str
-    line: int
-
-    def where(self) -> str:
-        """The location as a reader types it: ``kb/sp1_0_general.lp:93``."""
-        return f"kb/{self.file}:{self.line}"
 
 
 @dataclass(frozen=True)
@@ -161,50 +145,21 @@ def _nodes(term: ast.AST) -> Iterator[_Node]:
         yield ("pred", signature)
 
 
-class _LineMap:
-    """Maps a line of the concatenated ``kb_text()`` back to its file and line."""
-
-    def __init__(self, text: str) -> None:
-        self._marks: list[tuple[int, str]] = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            found = _FILE_MARK.match(line)
-            if found:
-                self._marks.append((number, found["name"]))
-
-    def locate(self, line: int) -> RuleLocation:
-        """The file and file line of a line of the whole text."""
-        start, name = 0, "?"
-        for mark, file in self._marks:
-            if mark >= line:
-                break
-            start, name = mark, file
-        return RuleLocation(name, line - start)
-
-
-def parse_structure(text: str) -> KbStructure:
-    """Build the :class:`KbStructure` of a KB program text (``%% file:`` marks give locations)."""
-    lines = _LineMap(text)
+def parse_structure(statements: Iterable[Statement]) -> KbStructure:
+    """Build the :class:`KbStructure` of a parsed KB (:func:`spinekb.kb.syntax.parse_program`):
+    only the rules of the ``base`` block decide cases."""
     reads: dict[_Node, set[_Node]] = {}
     rules: dict[str, list[RuleLocation]] = {}
-
-    block = ["base"]
-
-    def on_statement(statement: ast.AST) -> None:
-        if statement.ast_type == ast.ASTType.Program:  # only the base block decides cases
-            block[0] = statement.name
-            return
-        if statement.ast_type != ast.ASTType.Rule or block[0] != "base":
-            return
-        heads = {node for term in _head_atoms(statement.head) for node in _nodes(term)}
-        body = {node for part in statement.body for term in _atoms(part) for node in _nodes(term)}
+    for statement in _base_rules(statements):
+        rule = statement.node
+        heads = {node for term in _head_atoms(rule.head) for node in _nodes(term)}
+        body = {node for part in rule.body for term in _atoms(part) for node in _nodes(term)}
         # atoms in a head's condition (p(X) : q(X) :- ...) are read too
-        body |= {node for term in _conditions(statement.head) for node in _nodes(term)}
+        body |= {node for term in _conditions(rule.head) for node in _nodes(term)}
         for head in heads:
             reads.setdefault(head, set()).update(body)
             if head[0] == "family":
-                rules.setdefault(head[1], []).append(lines.locate(statement.location.begin.line))
-
-    ast.parse_string(text, on_statement)
+                rules.setdefault(head[1], []).append(statement.location)
     case_names = {f"{name}/{arity}": name for name, arity in CASE_PREDICATES}
     defined = frozenset(rules)
     inputs: dict[str, frozenset[str]] = {}
@@ -248,8 +203,8 @@ def _reachable(start: _Node, reads: Mapping[_Node, set[_Node]]) -> set[_Node]:
 
 @cache
 def kb_structure() -> KbStructure:
-    """The :class:`KbStructure` of the installed KB (parsed once per process)."""
-    return parse_structure(kb_text())
+    """The :class:`KbStructure` of the installed KB (built once per process)."""
+    return parse_structure(kb_statements())
 
 
 @dataclass(frozen=True)
@@ -271,38 +226,36 @@ class KbRule:
     body: tuple[ast.AST, ...] = field(repr=False)
 
 
-def base_rules(text: str) -> list[KbRule]:
-    """Every rule of the ``base`` block of a KB program text, in text order (rules under other
+def base_rules(statements: Iterable[Statement]) -> list[KbRule]:
+    """Every rule of the ``base`` block of a parsed KB program, in file order (rules under other
     ``#program`` blocks, such as the checks of ``kb/checks/checks.lp``, are left out)."""
-    lines = _LineMap(text)
-    found: list[KbRule] = []
-    block = ["base"]
+    return [_kb_rule(statement) for statement in _base_rules(statements)]
 
-    def on_statement(statement: ast.AST) -> None:
-        if statement.ast_type == ast.ASTType.Program:
-            block[0] = statement.name
-            return
-        if statement.ast_type != ast.ASTType.Rule or block[0] != "base":
-            return
-        heads = [(sig, term) for atom in _head_atoms(statement.head) for sig, term in _signatures(atom)]
-        criteria = tuple(str(part) for sig, term in heads if sig == "holds/2"
-                         and len(term.arguments) == 2 for part in _pool_parts(term.arguments[1])
-                         if part.ast_type != ast.ASTType.Variable)
-        needs = frozenset(sig for literal in statement.body
-                          if literal.ast_type == ast.ASTType.Literal and literal.sign == ast.Sign.NoSign
-                          and literal.atom.ast_type == ast.ASTType.SymbolicAtom
-                          for sig, _ in _signatures(literal.atom.symbol))
-        found.append(KbRule(
-            location=lines.locate(statement.location.begin.line),
-            heads=frozenset(sig for sig, _ in heads),
-            criteria=criteria,
-            families=frozenset(family_of(c) for c in criteria),
-            needs=needs,
-            body=tuple(statement.body),
-        ))
 
-    ast.parse_string(text, on_statement)
-    return found
+def _kb_rule(statement: Statement) -> KbRule:
+    """One rule of the ``base`` block, as the consistency checks read it."""
+    rule = statement.node
+    heads = [(sig, term) for atom in _head_atoms(rule.head) for sig, term in _signatures(atom)]
+    criteria = tuple(str(part) for sig, term in heads if sig == "holds/2"
+                     and len(term.arguments) == 2 for part in _pool_parts(term.arguments[1])
+                     if part.ast_type != ast.ASTType.Variable)
+    needs = frozenset(sig for literal in rule.body
+                      if literal.ast_type == ast.ASTType.Literal and literal.sign == ast.Sign.NoSign
+                      and literal.atom.ast_type == ast.ASTType.SymbolicAtom
+                      for sig, _ in _signatures(literal.atom.symbol))
+    return KbRule(
+        location=statement.location,
+        heads=frozenset(sig for sig, _ in heads),
+        criteria=criteria,
+        families=frozenset(family_of(c) for c in criteria),
+        needs=needs,
+        body=tuple(rule.body),
+    )
+
+
+def _base_rules(statements: Iterable[Statement]) -> Iterator[Statement]:
+    """The rules (facts included) of the ``base`` block."""
+    return (s for s in base_block(statements) if s.node.ast_type == ast.ASTType.Rule)
 
 
 def _pool_parts(term: ast.AST) -> Iterator[ast.AST]:

@@ -4,30 +4,33 @@ The checks are ASP, in ``kb/checks/checks.lp``: its ``kb_checks`` block derives
 ``kb_issue(Check, Severity, Subject)`` from the static KB atoms, and its ``check_search``
 block lets every leaf criterion be freely true or false so that brave reasoning
 (``--enum-mode=brave``) finds what holds in no abstract model. This module only reads
-the rules' syntax (:func:`spinekb.kb.structure.base_rules`) into input facts, solves, and
-words each issue::
+the rules' syntax (:func:`spinekb.kb.syntax.parse_program`, :func:`spinekb.kb.structure.base_rules`)
+into input facts, solves, and words each issue::
 
     >>> issues = run_checks()
     >>> {issue.severity for issue in issues} <= set(SEVERITIES)
     True
-    >>> toy = 'section("SP-9", "Lumbar Spinal Stenosis"). see("SP-9", "SP-9.1", "See: (SP-9.1)").'
-    >>> [(i.check, i.severity) for i in run_checks(toy)]
+    >>> import tempfile
+    >>> toy = Path(tempfile.mkdtemp(), "toy.lp")
+    >>> _ = toy.write_text('section("SP-9", "Lumbar Spinal Stenosis"). see("SP-9", "SP-9.1", "See: (SP-9.1)").')
+    >>> [(i.check, i.severity) for i in run_checks([toy])]
     [('xref_unknown', 'error')]
 
-``run_checks(text)`` checks any KB program text (tests feed small synthetic KBs); the
-check program of ``kb/checks/checks.lp`` is added to it. A few checks read the guideline's own text
+``run_checks(files)`` checks any KB's ``.lp`` files (tests feed small synthetic KBs); the
+check program of ``kb/checks/checks.lp`` is added to them. A few checks read the guideline's own text
 (:mod:`spinekb.kb.guidetext`): how it cites and lists section titles, and whether the
 quotations of ``kb/checks/checks_text.lp`` are where it says::
 
     >>> text = "Red Flag Indications (SP-1.2)\\nSee: Red Flags (SP-1.2)\\n"
-    >>> [(i.check, i.quotes) for i in run_checks('section("SP-1.2", "Red Flag Indications").', text)]
+    >>> _ = toy.write_text('section("SP-1.2", "Red Flag Indications").')
+    >>> [(i.check, i.quotes) for i in run_checks([toy], text)]
     [('title_cited_differently', (('SP-1.2', 'Red Flags (SP-1.2)'), ('SP-1.2', 'Red Flag Indications')))]
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +42,8 @@ from spinekb.kb.inputs import CASE_PREDICATES
 from spinekb.kb.guidetext import Citation, GuidelineText, read_guideline, same_words
 from spinekb.kb.structure import KbRule, base_rules
 from spinekb.kb.static import render
-from spinekb.kb import GUIDELINE, kb_text, kb_version
+from spinekb.kb.syntax import Statement, base_block, parse_program
+from spinekb.kb import GUIDELINE, kb_dir, kb_files, kb_version
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -87,6 +91,13 @@ CHECKS: dict[str, str] = {
 GUIDELINE_FINDINGS = ("xref_unknown", "text_code_mismatch", "title_cited_differently", "contents_title_differs",
                       "conflict", "overridden", "tension", "uncoded_study", "threshold_differs")
 
+#: The check program added to every KB under test; it lives beside this module, outside the
+#: decision program and its version digest.
+CHECKS_FILE = Path(__file__).parent / "checks.lp"
+#: What the guideline text says that the checks hold the installed KB to (uncoded studies,
+#: thresholds as stated).
+DECLARED_FILE = Path(__file__).parent / "checks_text.lp"
+
 _CPT = re.compile(r"^[0-9]{4}[0-9A-Z]$")
 _ID_SECTION = re.compile(r"^sp([0-9]+(?:_[0-9]+)*)_")
 _QUOTE = 120
@@ -113,22 +124,24 @@ class Issue:
                 "quotes": [{"section": s, "words": w} for s, w in self.quotes], "message": self.message}
 
 
-def run_checks(program_text: str | None = None, guideline: str | None = None) -> list[Issue]:
-    """Check a KB program (None: the installed KB) and return its issues in report order.
+def run_checks(files: Sequence[Path] | None = None, guideline: str | None = None,
+               root: Path | None = None) -> list[Issue]:
+    """Check a KB's ``.lp`` files (None: the installed KB with its :data:`DECLARED_FILE`) and
+    return its issues in report order. ``root``: the folder the files' locations are named from
+    (:func:`spinekb.kb.syntax.parse_program`; the installed KB's own for the installed KB).
 
     ``guideline`` is the guideline's text for the checks that read it; for the installed KB it
-    defaults to the repository's copy (docs/guideline/; no text checks when it is missing), for a
-    given program to none. Raises RuntimeError with clingo's first message if the program does
+    defaults to the repository's copy (docs/guideline/; no text checks when it is missing), for
+    given files to none. Raises RuntimeError with clingo's first message if the program does
     not parse or ground."""
-    if program_text is None:
-        program = kb_text() + "\n" + checks_program() + "\n" + declared_text()
+    if files is None:
+        files, root = [*kb_files(), DECLARED_FILE], kb_dir()
         guideline = read_guideline() if guideline is None else guideline
-    else:
-        program = program_text + "\n" + checks_program()
+    program = [*files, CHECKS_FILE]
     messages: list[str] = []
     try:
-        ast.parse_string(program, lambda _: None, logger=lambda _, message: messages.append(message))
-        found = _solve(program, _input_facts(base_rules(program)) + _kb_numbers(program), messages)
+        statements = parse_program(program, root)
+        found = _solve(program, _input_facts(base_rules(statements)) + _kb_numbers(statements), messages)
     except RuntimeError as error:
         # clingo's own message says where; its exception only that it stopped
         raise RuntimeError(" ".join(messages[0].split()) if messages else str(error)) from error
@@ -144,18 +157,6 @@ def run_checks(program_text: str | None = None, guideline: str | None = None) ->
     order = list(CHECKS)
     return sorted(issues, key=lambda i: (order.index(i.check), [_section_order(s) for s in i.sections],
                                          i.criteria, i.message))
-
-
-def checks_program() -> str:
-    """The text of ``kb/checks/checks.lp``, the check program added to a KB under test. It lives
-    beside this module, outside the decision program and its version digest."""
-    return "%% file: checks/checks.lp\n" + (Path(__file__).parent / "checks.lp").read_text(encoding="utf-8")
-
-
-def declared_text() -> str:
-    """``kb/checks/checks_text.lp``: what the guideline text says that the checks hold the KB to
-    (uncoded studies, thresholds as stated), for the installed KB."""
-    return "%% file: checks/checks_text.lp\n" + (Path(__file__).parent / "checks_text.lp").read_text(encoding="utf-8")
 
 
 def summary(issues: Iterable[Issue]) -> dict[str, int]:
@@ -403,12 +404,13 @@ _SHOWN = {("kb_issue", 3), ("kb_true", 1), ("kb_unless_true", 3), ("criterion", 
           ("uncoded_study", 3), ("threshold", 5), ("threshold_kind", 2), ("kb_threshold_norm", 4)}
 
 
-def _solve(program: str, facts: list[Symbol], messages: list[str]) -> _Found | None:
-    """Ground the KB with the check blocks and the input facts: the static atoms the checks
+def _solve(files: Sequence[Path], facts: list[Symbol], messages: list[str]) -> _Found | None:
+    """Ground the KB's files with the check blocks and the input facts: the static atoms the checks
     derived, plus the brave consequences of the abstract search; None if it has no model."""
     ctl = clingo.Control(["--warn=none", "--enum-mode=brave", "--models=0"],
                          logger=lambda _, message: messages.append(message))
-    ctl.add("base", [], program)
+    for path in files:
+        ctl.load(str(path))
     with ctl.backend() as backend:
         for fact in facts:
             backend.add_rule([backend.add_atom(fact)])
@@ -755,39 +757,27 @@ def _thresholds(found: _Found) -> list[Issue]:
     return issues
 
 
-_FILE_MARK = re.compile(r"^%% file: (?P<name>\S+)$")
 _SECTION_FILE = re.compile(r"^sp([0-9]+)(?:_([0-9]+))?_")
 #: Facts that name a threshold by convention: window(trial, 42), sp16_2_window(x, 28), sp3_2_threshold(age, 65).
 _NUMBER_FACT = re.compile(r"(^|_)(window|threshold|limit|cutoff)s?$")
 
 
-def _kb_numbers(program: str) -> list[Symbol]:
+def _kb_numbers(statements: Iterable[Statement]) -> list[Symbol]:
     """kb_number(Loc, Section, N, Text) for every number a section file (kb/sp<section>_*.lp) of
     the base block states: the value of a window or threshold fact (``window(trial, 42)``,
     ``sp16_2_window(x, 28)``, ``sp3_2_threshold(age, 65)``) and every non-zero constant a comparison
     tests (``A > 70``)."""
-    marks = [(n, m["name"]) for n, line in enumerate(program.splitlines(), start=1) if (m := _FILE_MARK.match(line))]
     found: list[Symbol] = []
-    block = ["base"]
-
-    def on_statement(statement: ast.AST) -> None:
-        if statement.ast_type == ast.ASTType.Program:
-            block[0] = statement.name
-            return
-        if statement.ast_type != ast.ASTType.Rule or block[0] != "base":
-            return
-        line = statement.location.begin.line
-        start, name = next(((mark, file) for mark, file in reversed(marks) if mark < line), (0, "?"))
-        section = _file_section(name)
-        if section is None:
-            return
-        where = String(f"kb/{name}:{line - start}")
-        numbers = [] if statement.body else list(_window_values(statement.head))
-        numbers += [(abs(value.number), str(literal)) for literal in statement.body
+    for statement in base_block(statements):
+        rule = statement.node
+        section = _file_section(statement.location.file)
+        if rule.ast_type != ast.ASTType.Rule or section is None:
+            continue
+        numbers = [] if rule.body else list(_window_values(rule.head))
+        numbers += [(abs(value.number), str(literal)) for literal in rule.body
                     for value in _compared_numbers(literal) if value.number != 0]
+        where = String(statement.location.where())
         found.extend(Function("kb_number", [where, String(section), Number(n), String(text)]) for n, text in numbers)
-
-    ast.parse_string(program, on_statement)
     return found
 
 

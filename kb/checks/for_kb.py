@@ -18,6 +18,5 @@ def check_kb(knowledge: KnowledgeBase) -> list[Issue]:
     """Every issue of ``knowledge``, in report order (RuntimeError if it does not parse or ground)."""
     if knowledge.is_installed:
         return run_checks()
-    declared = knowledge.companion("checks/checks_text.lp").read_text(encoding="utf-8")
-    program = knowledge.text + "\n%% file: checks/checks_text.lp\n" + declared
-    return run_checks(program, read_guideline())
+    declared = knowledge.companion("checks/checks_text.lp")
+    return run_checks([*knowledge.files, declared], read_guideline(), knowledge.dir)

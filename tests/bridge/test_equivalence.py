@@ -14,8 +14,8 @@ from spinekb.bridge.engine import TRACE_SHOW, Engine
 from spinekb.bridge.facts import case_facts
 from spinekb.bridge.models import Case
 from spinekb.bridge.program import stratified_program, stratify
-from spinekb.kb import kb_text
-from spinekb.kb.static import read_static
+from spinekb.kb import kb_files, kb_text
+from spinekb.kb.knowledge import KnowledgeBase
 
 GENERATOR = Path(__file__).parents[2] / "bench" / "generate.py"
 
@@ -107,17 +107,25 @@ def test_a_batch_decides_as_the_straightforward_engine(generated):
     assert [as_json_line(reference.evaluate_one(generated[i])).text for i in sample] == [fast[i] for i in sample]
 
 
-def test_a_rule_deriving_holds_for_any_criterion_is_grounded_as_written():
+def _kb_with(folder: Path, rule: str) -> KnowledgeBase:
+    """The installed KB's files copied to ``folder``, with ``rule`` as the file sp99_test.lp."""
+    for path in kb_files():
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "sp99_test.lp").write_text(rule + "\n", encoding="utf-8")
+    return KnowledgeBase.at(folder)
+
+
+def test_a_rule_deriving_holds_for_any_criterion_is_grounded_as_written(tmp_path):
     """A section rule `holds(C, Q) :- ...` with a variable criterion: the rewrite cannot keep its
     meaning, so the KB is grounded as written and the reason names the rule."""
-    text = kb_text() + "\n%% file: sp99_test.lp\nholds(C, Q) :- case(C), criterion(Q, \"SP-99\", _).\n"
-    program = stratify(text, read_static(text, "test"))
-    assert not program.stratified and program.text == text
+    knowledge = _kb_with(tmp_path, "holds(C, Q) :- case(C), criterion(Q, \"SP-99\", _).")
+    program = stratify(knowledge)
+    assert not program.stratified and program.text == knowledge.text
+    assert "holds(C, Q) :- case(C), criterion(Q, \"SP-99\", _)." in program.text
     assert "sp99_test.lp:1 derives holds/2 for a variable criterion" in program.reason
 
 
-def test_composites_that_depend_on_a_case_are_grounded_as_written():
+def test_composites_that_depend_on_a_case_are_grounded_as_written(tmp_path):
     """An any_of fact derived from case facts differs from case to case: not compiled."""
-    text = kb_text() + "\n%% file: sp99_test.lp\nany_of(sp5_1_c3, sp1_0_initial_eval) :- age(_, 99).\n"
-    program = stratify(text, read_static(text, "test"))
+    program = stratify(_kb_with(tmp_path, "any_of(sp5_1_c3, sp1_0_initial_eval) :- age(_, 99)."))
     assert not program.stratified and "any_of depends on case facts" in program.reason

@@ -3,8 +3,10 @@ code, one kind of requirement with different numbers in different sections, and 
 section files state that no declared threshold accounts for; on the toy KB and on the real one."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from toykb import issues_of, program
+from toykb import issues_of, lp_file, program
 
 from spinekb.kb.checks import failing, run_checks
 
@@ -55,9 +57,9 @@ def test_different_numbers_within_one_section_or_of_different_kinds_do_not_diffe
 
 # -- numbers of the section files that no threshold declares ----------------------------------
 
-def _section_file(*rules: str) -> str:
+def _section_file(*rules: str) -> list[Path]:
     """The toy KB with a section file of SP-5.1 (numbers are read from files named sp<section>_*)."""
-    return program() + "%% file: sp5_1_toy.lp\n" + "\n".join(rules) + "\n"
+    return [*program(), lp_file("sp5_1_toy.lp", "\n".join(rules) + "\n")]
 
 
 def test_a_number_a_section_file_compares_with_and_no_threshold_declares_is_info():
@@ -88,8 +90,8 @@ def test_a_number_a_declared_threshold_states_in_any_unit_is_accounted_for():
         'threshold(age, "SP-5.1", 70, years, "Age >70 years").',
         'threshold(recent, "SP-5.1", 3, months, "within 3 months").'))
     assert issues_of("threshold_undeclared", issues) == []
-    chapter = run_checks(program() + "%% file: sp5_toy.lp\nholds(C, sp5_1_old) :- age(C, A), A > 70.\n"
-                         'threshold(age, "SP-5.1", 70, years, "Age >70 years").\n')
+    chapter = run_checks([*program(), lp_file("sp5_toy.lp", "holds(C, sp5_1_old) :- age(C, A), A > 70.\n"
+                                              'threshold(age, "SP-5.1", 70, years, "Age >70 years").\n')])
     assert issues_of("threshold_undeclared", chapter) == []
 
 

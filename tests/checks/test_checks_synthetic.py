@@ -2,7 +2,7 @@
 clean toy section passes every check."""
 from __future__ import annotations
 
-from toykb import CLEAN, issues_of, program
+from toykb import CLEAN, issues_of, lp_file, program
 
 from spinekb.kb.checks import CHECKS, failing, run_checks, summary
 
@@ -251,7 +251,7 @@ def test_an_exclusion_of_another_section_is_reported_as_info(check):
 
 def test_a_pathway_without_scope_is_a_warning(check):
     """A pathway must say which presentation it addresses, or a denial cannot rank it."""
-    base = program().replace("scope(sp5_1_p_mri, sp5_1_pain).", "")
+    base = program(base=CLEAN.replace("scope(sp5_1_p_mri, sp5_1_pain).", ""))
     found = issues_of("pathway_no_scope", run_checks(base))
     assert [(i.severity, i.criteria) for i in found] == [("warning", ("sp5_1_p_mri",))]
     assert issues_of("pathway_no_scope", check()) == []
@@ -313,5 +313,5 @@ CLEAN_WITHOUT_PAIN_RULE = "\n".join(
 
 
 def test_run_checks_reads_the_synthetic_program_not_the_installed_kb():
-    """A program text replaces the installed KB entirely."""
-    assert run_checks("section(\"SP-1\", \"General\"). encoded(\"SP-1\").") == []
+    """A program's files replace the installed KB entirely."""
+    assert run_checks([lp_file("test.lp", "section(\"SP-1\", \"General\"). encoded(\"SP-1\").")]) == []

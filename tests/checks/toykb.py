@@ -2,10 +2,15 @@
 plus one clean toy section that each test breaks in one place."""
 from __future__ import annotations
 
+import tempfile
 import textwrap
+from pathlib import Path
 
 from spinekb.kb.checks import Issue
 from spinekb.kb import kb_dir
+
+#: Where the toy files are written; removed when the test run ends.
+_FOLDER = tempfile.TemporaryDirectory(prefix="spinekb-toykb-")
 
 #: A toy SP-5.1 that every check passes: one pathway, three conditions, a none_of, a see/3 to an
 #: encoded section and to another guideline, and a text_code that agrees with the code table.
@@ -31,12 +36,18 @@ all_of(sp5_1_p_mri, (sp5_1_pain; sp5_1_trial; sp5_1_not_improving)).
 """
 
 
-def program(*extra: str, base: str = CLEAN) -> str:
+def program(*extra: str, base: str = CLEAN) -> list[Path]:
     """The real decide/codes/sections files, then the toy section and ``extra`` lines as test.lp."""
-    shared = "\n".join(f"%% file: {name}\n{(kb_dir() / name).read_text(encoding='utf-8')}"
-                       for name in ("codes.lp", "decide.lp", "sections.lp"))
+    shared = [kb_dir() / name for name in ("codes.lp", "decide.lp", "sections.lp")]
     toy = textwrap.dedent(base) + "\n" + "\n".join(textwrap.dedent(e) for e in extra)
-    return f"{shared}\n%% file: test.lp\n{toy}\n"
+    return [*shared, lp_file("test.lp", toy + "\n")]
+
+
+def lp_file(name: str, text: str) -> Path:
+    """A toy ``.lp`` file ``name`` holding ``text``, in a folder of its own."""
+    path = Path(tempfile.mkdtemp(dir=_FOLDER.name)) / name
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def issues_of(check: str, issues: list[Issue]) -> list[Issue]:
