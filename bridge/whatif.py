@@ -43,6 +43,9 @@ GIVEN: frozenset[str] = frozenset(
     | {"requested", "requester", "purpose", "treatment_ongoing", "imaging_available"})
 #: Most optimal edit sets reported per denied study.
 MAX_SETS = 3
+#: Most optimal edit sets enumerated per denied study, of which the first MAX_SETS in a canonical
+#: order are reported.
+MAX_CANDIDATES = 50
 #: Denied studies whose kinds one grounding decides (:meth:`WhatIfSolver.kinds`): measured on the
 #: 45 denials of the examples, CPU per study was 176 ms one at a time, 70 ms by 5, 63 ms by 10,
 #: 77 ms by 20 and 112 ms by 45 (each solve then searches a larger program).
@@ -197,7 +200,9 @@ class WhatIfSolver:
         detail = Function("detail", [Number(0)])
         doc_only = Function("doc_only", [Number(0)])
 
-        optimal = self._optimal(ctl, max_sets)
+        # every optimal set (up to a bound), then the first in a canonical order: which sets are
+        # reported must not hang on the order the solver happens to find them in
+        optimal = sorted(self._optimal(ctl, MAX_CANDIDATES), key=_canonical)[:max_sets]
         sets = tuple(sorted((self._detailed(ctl, case, decided, cpt, routes, held, found, edit_atoms, edit_symbols,
                                             detail) for found in optimal),
                             key=lambda s: [e.model_dump_json() for e in s.edits]))
@@ -402,6 +407,12 @@ def _edit_order(symbol: Symbol) -> tuple[int, str]:
              "request_by", "withdraw", "continue_treatment", "start_treatment", "evaluate", "resubmit"]
     name = symbol.arguments[1].name
     return order.index(name) if name in order else len(order), str(symbol)
+
+
+def _canonical(found: _Found) -> list[tuple[int, str]]:
+    """An edit set's place among equally small ones: by its edits, in the order a provider would
+    do them, then by their text."""
+    return sorted(_edit_order(edit) for edit in found.edits)
 
 
 def _read(model: clingo.Model) -> _Found:
