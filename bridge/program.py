@@ -92,7 +92,7 @@ def _stratified_text(statements: tuple[Statement, ...], kb: StaticKB, trace: boo
     every_family = trace
     rules_of: dict[str, list[ast.AST]] = {}  # head predicate -> the rules deriving it
     for parsed in _one_program(statements):
-        statement, location = parsed.node, parsed.location
+        statement = parsed.node
         written = str(statement)
         if FAMILY_PREFIX in written:
             raise _NotStratifiable(f"the KB already uses a predicate named {FAMILY_PREFIX}...")
@@ -107,13 +107,14 @@ def _stratified_text(statements: tuple[Statement, ...], kb: StaticKB, trace: boo
             continue
         criterion = _holds_head_criterion(statement.head)
         if criterion is not None and criterion.ast_type == ast.ASTType.Variable:
-            if location.file != DECIDE_FILE:
-                raise _NotStratifiable(f"{location.file}:{location.line} derives holds/2 for a variable criterion")
+            if parsed.location.file != DECIDE_FILE:
+                raise _NotStratifiable(f"{parsed.location.file}:{parsed.location.line} derives holds/2 for a "
+                                       "variable criterion")
             dropped += 1  # a generic composite rule: compiled per criterion below
             continue
         reads_before = rename.variable_reads
         out.extend(str(_rename_rule(rename, part)) for part in statement.unpool())
-        if rename.variable_reads > reads_before and location.file != DECIDE_FILE and not _guarded(statement):
+        if rename.variable_reads > reads_before and parsed.location.file != DECIDE_FILE and not _guarded(statement):
             every_family = True  # a section reads holds(C, Q) for criteria no role names: give back all
     if dropped == 0:
         raise _NotStratifiable(f"{DECIDE_FILE} has no generic composite rule to compile")

@@ -251,9 +251,8 @@ class WhatIfSolver:
             return kinds
         ctl = self._ground_all([(case, cpt, routes) for _, case, cpt, routes in asked])
         _solving(ctl).opt_mode = "ignore"
-        atoms = ctl.symbolic_atoms
-        aside = [atoms[Function("set_aside", [Number(k)])].literal for k in range(len(asked))]
-        doc_only = [atoms[Function("doc_only", [Number(k)])].literal for k in range(len(asked))]
+        aside = [_literal(ctl, "set_aside", k) for k in range(len(asked))]
+        doc_only = [_literal(ctl, "doc_only", k) for k in range(len(asked))]
         for literal in (*aside, *doc_only):  # free, so that each solve's assumptions decide them
             ctl.assign_external(literal, None)
         for k, (i, *_) in enumerate(asked):
@@ -389,6 +388,14 @@ def with_denial_kinds(solver: WhatIfSolver, cases: Sequence[Case], decided: Sequ
         studies = tuple(study.model_copy(update={"denial_kind": found[(n, study.cpt)]}) if (n, study.cpt) in found
                         else study for study in one.record.studies)
         one.record = one.record.model_copy(update={"studies": studies})
+
+
+def _literal(ctl: clingo.Control, name: str, index: int) -> int:
+    """The program literal of external ``name(index)`` of the what-if program."""
+    atom = ctl.symbolic_atoms[Function(name, [Number(index)])]
+    if atom is None:
+        raise RuntimeError(f"the what-if program declares no external {name}({index})")
+    return atom.literal
 
 
 def _solving(ctl: clingo.Control) -> Any:

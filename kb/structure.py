@@ -12,8 +12,8 @@ followed through the KB's helper predicates::
     True
     >>> "sp5_1_c3" in kb.defined                # a composite: any_of facts, no holds/2 rule
     False
-    >>> sorted(kb.inputs["sp1_0_recent_trial"])  # recent_trial -> trial -> treatment
-    ['treatment']
+    >>> sorted(kb.inputs["sp1_0_recent_trial"])  # recent_trial -> trial -> treatment...
+    ['treatment', 'treatment_self_directed']
     >>> kb.rules_of("sp1_0_recent_trial")[0].where()  # doctest: +ELLIPSIS
     'kb/sp1_0_general.lp:...'
 

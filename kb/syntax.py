@@ -17,9 +17,9 @@ loads the files one by one.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 
 from clingo import ast
@@ -41,12 +41,20 @@ class RuleLocation:
 
 @dataclass(frozen=True)
 class Statement:
-    """One statement of a parsed program: clingo's AST node, where it starts, and the
-    ``#program`` block it belongs to (a ``#program`` statement's is the block it opens)."""
+    """One statement of a parsed program: clingo's AST node, the ``#program`` block it belongs to
+    (a ``#program`` statement's is the block it opens), and where it starts."""
 
     node: ast.AST
-    location: RuleLocation
     block: str
+    #: how the program names its files: clingo's file name -> the name a location gives
+    names: Mapping[str, str] = field(repr=False, compare=False)
+
+    @cached_property
+    def location(self) -> RuleLocation:
+        """The file (named as :func:`parse_program` says) and line the statement starts at, from
+        clingo's location (read when first asked for: it costs more than the parse)."""
+        begin = self.node.location.begin
+        return RuleLocation(self.names.get(begin.filename) or Path(begin.filename).name, begin.line)
 
 
 def parse_program(files: Sequence[Path], root: Path | None = None) -> tuple[Statement, ...]:
@@ -57,17 +65,25 @@ def parse_program(files: Sequence[Path], root: Path | None = None) -> tuple[Stat
     (``checks/checks.lp``), else by its name. Raises RuntimeError with clingo's first message, on
     one line, when a file does not parse."""
     paths = [str(path) for path in files]
-    names = {str(path): _name(path, root) for path in files}
-    nodes: list[ast.AST] = []
+    by_file: list[tuple[str, list[ast.AST]]] = []  # (clingo's file name, its statements), as read
     messages: list[str] = []
+
+    def collect(node: ast.AST) -> None:
+        if node.ast_type == ast.ASTType.Program or not by_file:  # clingo opens each file with `#program base.`
+            filename = node.location.begin.filename
+            if not by_file or by_file[-1][0] != filename:
+                by_file.append((filename, []))
+        by_file[-1][1].append(node)
+
     try:
-        ast.parse_files(paths, nodes.append, logger=lambda _code, message: messages.append(message))
+        ast.parse_files(paths, collect, logger=lambda _code, message: messages.append(message))
     except RuntimeError as error:
         raise RuntimeError(" ".join((messages[0] if messages else str(error)).split())) from error
-    order = {path: index for index, path in enumerate(paths)}
     # clingo reads the files in an order of its own: put them back in the order given
-    nodes.sort(key=lambda node: order.get(node.location.begin.filename, len(paths)))
-    return tuple(_statements(nodes, names))
+    order = {path: index for index, path in enumerate(paths)}
+    by_file.sort(key=lambda read: order.get(read[0], len(paths)))
+    names = {str(path): _name(path, root) for path in files}
+    return tuple(_statements((node for _, nodes in by_file for node in nodes), names))
 
 
 @cache
@@ -92,12 +108,10 @@ def _name(path: Path, root: Path | None) -> str:
     return path.name
 
 
-def _statements(nodes: Iterable[ast.AST], names: dict[str, str]) -> Iterator[Statement]:
-    """The nodes as statements, each with its location and the block the ``#program`` lines
-    before it in its file open."""
+def _statements(nodes: Iterable[ast.AST], names: Mapping[str, str]) -> Iterator[Statement]:
+    """The parsed nodes as statements, each in the block the ``#program`` lines before it open."""
     block = "base"
     for node in nodes:
         if node.ast_type == ast.ASTType.Program:
             block = node.name
-        begin = node.location.begin
-        yield Statement(node, RuleLocation(names.get(begin.filename, Path(begin.filename).name), begin.line), block)
+        yield Statement(node, block, names)
