@@ -8,8 +8,9 @@ Read once per process by grounding the KB with no case at all::
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from functools import cache
+from typing import Any
 
 import clingo
 
@@ -103,8 +104,33 @@ def _append(table: dict[str, list[str]], key: str, value: str) -> None:
 
 @cache
 def static_kb() -> StaticKB:
-    """Ground the installed KB without cases and collect its static atoms (cached per process)."""
-    return read_static(kb_text(), kb_version())
+    """Ground the installed KB without cases and collect its static atoms: once per process, or
+    read from the cache on disk (:mod:`spinekb.kb.cache`) an earlier process wrote for the same
+    KB files and the same code."""
+    from spinekb.kb.cache import cached_json, code_digest
+
+    key = kb_version().rsplit(".", 1)[-1] + "-" + code_digest(__file__)
+    return static_from_json(cached_json("static", key, lambda: static_to_json(read_static(kb_text(), kb_version()))))
+
+
+_TABLES = ("pathways", "pathway_studies", "all_of", "any_of", "none_of", "excludes", "not_indicated", "redirects",
+           "scopes", "sections")
+
+
+def static_to_json(kb: StaticKB) -> dict[str, Any]:
+    """A :class:`StaticKB` as plain JSON data (for the cache on disk); tables keep their order."""
+    data: dict[str, Any] = {name: getattr(kb, name) for name in _TABLES}
+    data.update(version=kb.version, criteria=[astuple(c) for c in kb.criteria.values()],
+                codes=[astuple(c) for c in kb.codes.values()], encoded=sorted(kb.encoded), labels=sorted(kb.labels))
+    return data
+
+
+def static_from_json(data: dict[str, Any]) -> StaticKB:
+    """The :class:`StaticKB` that :func:`static_to_json` wrote."""
+    return StaticKB(version=data["version"], **{name: data[name] for name in _TABLES},
+                    criteria={row[0]: Criterion(*row) for row in data["criteria"]},
+                    codes={row[0]: Code(*row) for row in data["codes"]},
+                    encoded=set(data["encoded"]), labels=set(data["labels"]))
 
 
 def read_static(text: str, version: str) -> StaticKB:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
+from typing import Any
 
 import clingo
 from clingo import ast
@@ -203,8 +204,38 @@ def _reachable(start: _Node, reads: Mapping[_Node, set[_Node]]) -> set[_Node]:
 
 @cache
 def kb_structure() -> KbStructure:
-    """The :class:`KbStructure` of the installed KB (built once per process)."""
-    return parse_structure(kb_statements())
+    """The :class:`KbStructure` of the installed KB: built once per process, or read from the
+    cache on disk (:mod:`spinekb.kb.cache`) that an earlier process wrote for the same KB files
+    and the same code."""
+    from spinekb.kb import inputs, kb_version, syntax
+    from spinekb.kb.cache import cached_json, code_digest
+
+    key = kb_version().rsplit(".", 1)[-1] + "-" + code_digest(__file__, syntax.__file__, inputs.__file__)
+    data = cached_json("structure", key, lambda: structure_to_json(parse_structure(kb_statements())))
+    return structure_from_json(data)
+
+
+def structure_to_json(structure: KbStructure) -> dict[str, Any]:
+    """A :class:`KbStructure` as plain JSON data (for the cache on disk)."""
+    return {
+        "defined": sorted(structure.defined),
+        "inputs": {family: sorted(names) for family, names in structure.inputs.items()},
+        "helpers": {family: sorted(names) for family, names in structure.helpers.items()},
+        "rules": {family: [[r.file, r.line] for r in found] for family, found in structure.rules.items()},
+        "case_inputs": sorted(structure.case_inputs),
+    }
+
+
+def structure_from_json(data: dict[str, Any]) -> KbStructure:
+    """The :class:`KbStructure` that :func:`structure_to_json` wrote."""
+    return KbStructure(
+        defined=frozenset(data["defined"]),
+        inputs=MappingProxyType({family: frozenset(names) for family, names in data["inputs"].items()}),
+        helpers=MappingProxyType({family: frozenset(names) for family, names in data["helpers"].items()}),
+        rules=MappingProxyType({family: tuple(RuleLocation(file, line) for file, line in found)
+                                for family, found in data["rules"].items()}),
+        case_inputs=frozenset(data["case_inputs"]),
+    )
 
 
 @dataclass(frozen=True)
