@@ -43,7 +43,7 @@ from clingo import ast
 from spinekb.kb.inputs import CASE_PREDICATES
 from spinekb.kb.knowledge import KnowledgeBase
 from spinekb.kb.static import StaticKB
-from spinekb.kb.syntax import Statement
+from spinekb.kb.syntax import Statement, ast_children
 
 #: The predicate of criterion family ``f`` is ``holds__f``.
 FAMILY_PREFIX = "holds__"
@@ -184,7 +184,7 @@ def _variable_criteria(node: ast.AST) -> Iterator[str]:
                 and term.arguments[1].ast_type == ast.ASTType.Variable:
             yield term.arguments[1].name
         return
-    for child in _children(node):
+    for child in ast_children(node):
         yield from _variable_criteria(child)
 
 
@@ -242,23 +242,12 @@ def _holds_head_criterion(head: ast.AST) -> ast.AST | None:
     return None
 
 
-def _children(node: ast.AST) -> Iterator[ast.AST]:
-    for key in node.child_keys:
-        value = getattr(node, key)
-        if value is None:
-            continue
-        if isinstance(value, ast.AST):
-            yield value
-        else:
-            yield from value
-
-
 def _signatures_in(node: ast.AST) -> Iterator[str]:
     """``name/arity`` of every atom at or below ``node`` (heads, literals, aggregates, conditions)."""
     if node.ast_type == ast.ASTType.SymbolicAtom:
         yield from _term_signatures(node.symbol)
         return
-    for child in _children(node):
+    for child in ast_children(node):
         yield from _signatures_in(child)
 
 
@@ -268,7 +257,7 @@ def _condition_signatures(head: ast.AST) -> Iterator[str]:
         for literal in head.condition:
             yield from _signatures_in(literal)
         return
-    for child in _children(head):
+    for child in ast_children(head):
         yield from _condition_signatures(child)
 
 

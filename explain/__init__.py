@@ -23,8 +23,9 @@ KB's static structure; the structured explanation keeps it, so text and picture 
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from spinekb.kb.lazy import lazy_names
 
 if TYPE_CHECKING:
     from spinekb.explain.build import UnknownStudy, explain_result, tracing_engine
@@ -69,9 +70,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOME[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOME)

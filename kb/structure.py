@@ -33,7 +33,7 @@ import clingo
 from clingo import ast
 
 from spinekb.kb.inputs import CASE_PREDICATES
-from spinekb.kb.syntax import RuleLocation, Statement, base_block, kb_statements
+from spinekb.kb.syntax import RuleLocation, Statement, ast_children, base_block, kb_statements
 
 #: A node of the dependency graph: ("pred", "name/arity") or ("family", "criterion family").
 _Node = tuple[str, str]
@@ -72,24 +72,12 @@ def family_of(criterion: str) -> str:
     return criterion.split("(", 1)[0]
 
 
-def _children(node: ast.AST) -> Iterator[ast.AST]:
-    """The AST nodes directly below ``node``."""
-    for key in node.child_keys:
-        value = getattr(node, key)
-        if value is None:
-            continue
-        if isinstance(value, ast.AST):
-            yield value
-        else:  # a sequence of AST nodes
-            yield from value
-
-
 def _atoms(node: ast.AST) -> Iterator[ast.AST]:
     """The term of every symbolic atom at or below ``node`` (literals, conditions, aggregates)."""
     if node.ast_type == ast.ASTType.SymbolicAtom:
         yield node.symbol
         return
-    for child in _children(node):
+    for child in ast_children(node):
         yield from _atoms(child)
 
 
@@ -101,7 +89,7 @@ def _head_atoms(head: ast.AST) -> Iterator[ast.AST]:
     if head.ast_type == ast.ASTType.SymbolicAtom:
         yield head.symbol
         return
-    for child in _children(head):
+    for child in ast_children(head):
         yield from _head_atoms(child)
 
 
@@ -185,7 +173,7 @@ def _conditions(head: ast.AST) -> Iterator[ast.AST]:
         for literal in head.condition:
             yield from _atoms(literal)
         return
-    for child in _children(head):
+    for child in ast_children(head):
         yield from _conditions(child)
 
 

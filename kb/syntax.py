@@ -115,3 +115,15 @@ def _statements(nodes: Iterable[ast.AST], names: Mapping[str, str]) -> Iterator[
         if node.ast_type == ast.ASTType.Program:
             block = node.name
         yield Statement(node, block, names)
+
+
+def ast_children(node: ast.AST) -> Iterator[ast.AST]:
+    """The AST nodes directly below ``node`` (every child key, sequences flattened)."""
+    for key in node.child_keys:
+        value = getattr(node, key)
+        if value is None:
+            continue
+        if isinstance(value, ast.AST):
+            yield value
+        else:  # a sequence of AST nodes
+            yield from value

@@ -95,17 +95,6 @@ def _offsets(data: bytes) -> list[int]:
     return starts
 
 
-def _children(node: ast.AST) -> Iterator[ast.AST]:
-    for key in node.child_keys:
-        child = getattr(node, key)
-        if child is None:
-            continue
-        if isinstance(child, ast.AST):
-            yield child
-        else:
-            yield from child
-
-
 def _span(node: ast.AST, starts: list[int]) -> tuple[int, int]:
     location = node.location
     return (starts[location.begin.line] + location.begin.column - 1,

@@ -24,13 +24,15 @@ def mutation():
 
 
 def test_the_thresholds_issue_8_named_are_mutated(mutation):
-    """V >= 9 (severe radicular pain), D >= S + W (re-evaluated after a trial; worsening despite
-    a trial): each is flipped on its boundary, and each number moved by one both ways."""
+    """V >= 9 (severe radicular pain), D >= S + W (worsening despite a trial) and, in SP-1.0,
+    M >= F (the latest re-evaluation on or after the first day one is after a trial: the linear
+    form of "re-evaluated after the trial", in sp1_0_reevaluated and sp1_0_failed_recent_trial):
+    each is flipped on its boundary, and each number moved by one both ways."""
     red_flags = mutation.mutants_of(kb_dir() / "sp1_2_red_flags.lp")
     general = mutation.mutants_of(kb_dir() / "sp1_0_general.lp")
     pairs = {(m.original, m.mutated) for m in red_flags}
     assert {("V >= 9", "V > 9"), ("9", "8"), ("9", "10"), ("D >= (S+W)", "D > (S+W)")} <= pairs
-    assert ("D >= (S+W)", "D > (S+W)") in {(m.original, m.mutated) for m in general}
+    assert [(m.original, m.mutated) for m in general].count(("M >= F", "M > F")) == 2
     assert {("60", "61"), ("60", "59"), ("42", "43"), ("42", "41")} <= {(m.original, m.mutated) for m in general}
 
 
