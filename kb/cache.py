@@ -40,6 +40,14 @@ def code_digest(*modules: str) -> str:
     return digest.hexdigest()[:12]
 
 
+def installed_key(*modules: str) -> str:
+    """The key of an entry read from the installed KB by the code in ``modules``: the KB files'
+    digest (from its version) and the code's digest."""
+    from spinekb.kb import kb_version
+
+    return kb_version().rsplit(".", 1)[-1] + "-" + code_digest(*modules)
+
+
 def cached_json(name: str, key: str, build: Callable[[], Any]) -> Any:
     """The JSON value stored as ``name`` under ``key``; built with ``build`` and stored when
     missing or unreadable."""

@@ -107,9 +107,9 @@ def static_kb() -> StaticKB:
     """Ground the installed KB without cases and collect its static atoms: once per process, or
     read from the cache on disk (:mod:`spinekb.kb.cache`) an earlier process wrote for the same
     KB files and the same code."""
-    from spinekb.kb.cache import cached_json, code_digest
+    from spinekb.kb.cache import cached_json, installed_key
 
-    key = kb_version().rsplit(".", 1)[-1] + "-" + code_digest(__file__)
+    key = installed_key(__file__)
     return static_from_json(cached_json("static", key, lambda: static_to_json(read_static(kb_text(), kb_version()))))
 
 

@@ -195,10 +195,10 @@ def kb_structure() -> KbStructure:
     """The :class:`KbStructure` of the installed KB: built once per process, or read from the
     cache on disk (:mod:`spinekb.kb.cache`) that an earlier process wrote for the same KB files
     and the same code."""
-    from spinekb.kb import inputs, kb_version, syntax
-    from spinekb.kb.cache import cached_json, code_digest
+    from spinekb.kb import inputs, syntax
+    from spinekb.kb.cache import cached_json, installed_key
 
-    key = kb_version().rsplit(".", 1)[-1] + "-" + code_digest(__file__, syntax.__file__, inputs.__file__)
+    key = installed_key(__file__, syntax.__file__, inputs.__file__)
     data = cached_json("structure", key, lambda: structure_to_json(parse_structure(kb_statements())))
     return structure_from_json(data)
 
